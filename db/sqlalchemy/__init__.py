@@ -1,0 +1,1 @@
+"""The SQLAlchemy 2.x backend of the database API."""
