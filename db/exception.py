@@ -68,6 +68,23 @@ def _rebuild(cls, message, kwargs):
     return exc
 
 
+def lookup(name: str) -> type[DBConductorError] | None:
+    """Return the exception class of this module called ``name``, if any.
+
+    The conductor's client uses this to rebuild remote errors: only
+    subclasses of :class:`DBConductorError` defined here qualify, so wire
+    data can never name an arbitrary class.
+    """
+    cls = globals().get(name)
+    if (
+        isinstance(cls, type)
+        and issubclass(cls, DBConductorError)
+        and cls.__module__ == __name__
+    ):
+        return cls
+    return None
+
+
 class NotFound(DBConductorError):
     msg_fmt = "Resource could not be found."
     code = 404
@@ -664,23 +681,6 @@ class BlockDeviceMappingNotFound(NotFound):
 
 class ProviderFirewallRuleNotFound(NotFound):
     msg_fmt = "Provider firewall rule %(rule_id)s could not be found."
-
-
-def lookup(name: str) -> type[DBConductorError] | None:
-    """Return the exception class of this module called ``name``, if any.
-
-    The conductor's client uses this to rebuild remote errors: only
-    subclasses of :class:`DBConductorError` defined here qualify, so wire
-    data can never name an arbitrary class.
-    """
-    cls = globals().get(name)
-    if (
-        isinstance(cls, type)
-        and issubclass(cls, DBConductorError)
-        and cls.__module__ == __name__
-    ):
-        return cls
-    return None
 
 
 class DBReferenceError(Invalid):

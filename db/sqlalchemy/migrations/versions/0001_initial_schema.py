@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: none
-Create Date: 2026-12-03 10:22:12.607740
+Create Date: 2026-12-03 10:27:52.971626
 """
 
 import sqlalchemy as sa
