@@ -12,6 +12,7 @@ from __future__ import annotations
 from db import conditions as _conditions
 from db.api import __all__ as _spec_names
 from db.sqlalchemy.compute import *  # noqa: F403
+from db.sqlalchemy.dns import *  # noqa: F403
 from db.sqlalchemy.fixed_ips import *  # noqa: F403
 from db.sqlalchemy.flavors import *  # noqa: F403
 from db.sqlalchemy.floating_ips import *  # noqa: F403
