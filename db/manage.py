@@ -18,8 +18,7 @@ import sys
 
 from oslo_config import cfg
 
-from db import exception
-from db import options
+from db import exception, options
 
 LOG = logging.getLogger(__name__)
 CONF = options.CONF

@@ -150,7 +150,7 @@ def test_datetime_inputs_are_normalised_to_utc():
     from db.sqlalchemy.types import as_utc
 
     naive = datetime.datetime(2026, 1, 1, 12, 0)
-    assert as_utc(naive).tzinfo is datetime.timezone.utc
+    assert as_utc(naive).tzinfo is datetime.UTC
     plus2 = datetime.timezone(datetime.timedelta(hours=2))
     aware = datetime.datetime(2026, 1, 1, 14, 0, tzinfo=plus2)
     assert as_utc(aware) == as_utc(naive)
