@@ -11,11 +11,14 @@ from __future__ import annotations
 
 from db import conditions as _conditions
 from db.api import __all__ as _spec_names
+from db.sqlalchemy.block_devices import *  # noqa: F403
 from db.sqlalchemy.compute import *  # noqa: F403
+from db.sqlalchemy.consoles import *  # noqa: F403
 from db.sqlalchemy.dns import *  # noqa: F403
 from db.sqlalchemy.fixed_ips import *  # noqa: F403
 from db.sqlalchemy.flavors import *  # noqa: F403
 from db.sqlalchemy.floating_ips import *  # noqa: F403
+from db.sqlalchemy.instance_extras import *  # noqa: F403
 from db.sqlalchemy.instances import *  # noqa: F403
 from db.sqlalchemy.misc import *  # noqa: F403
 from db.sqlalchemy.network import *  # noqa: F403
