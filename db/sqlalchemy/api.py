@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from db import conditions as _conditions
 from db.api import __all__ as _spec_names
+from db.sqlalchemy.aggregates import *  # noqa: F403
 from db.sqlalchemy.block_devices import *  # noqa: F403
 from db.sqlalchemy.compute import *  # noqa: F403
 from db.sqlalchemy.consoles import *  # noqa: F403
