@@ -687,3 +687,14 @@ class DBReferenceError(Invalid):
     """A write refers to a row that does not exist (a foreign key)."""
 
     msg_fmt = "Reference to a missing row: %(reason)s"
+
+
+class QuotaUsageExists(Duplicate):
+    msg_fmt = (
+        "Quota usage of %(resource)s for project %(project_id)s already "
+        "exists."
+    )
+
+
+class ReservationExists(Duplicate):
+    msg_fmt = "Quota reservation %(uuid)s already exists."

@@ -100,6 +100,7 @@ class Service(Base):
         back_populates="service",
         primaryjoin="and_(Service.id == ComputeNode.service_id, "
         "ComputeNode.deleted == 0)",
+        order_by="ComputeNode.id",
         lazy="raise",
         viewonly=True,
     )
@@ -136,6 +137,7 @@ class ComputeNode(Base):
     stats: Mapped[list[ComputeNodeStat]] = relationship(
         primaryjoin="and_(ComputeNode.id == ComputeNodeStat.compute_node_id,"
         " ComputeNodeStat.deleted == 0)",
+        order_by="ComputeNodeStat.id",
         lazy="raise",
         viewonly=True,
     )
@@ -420,7 +422,12 @@ class InstanceFault(Base):
 
 class InstanceIdMapping(Base):
     __tablename__ = "instance_id_mappings"
-    __table_args__ = (Index("ix_instance_id_mappings_uuid", "uuid"),)
+    __table_args__ = (
+        Index("ix_instance_id_mappings_uuid", "uuid"),
+        # NOTE(db-conductor): one EC2 id per instance, even when two
+        # callers create the mapping at once.
+        _uniq("instance_id_mappings", "uuid", "deleted"),
+    )
 
     id: Mapped[int] = mapped_column(
         Integer, primary_key=True, autoincrement=True
@@ -523,6 +530,7 @@ class Volume(Base):
     volume_metadata: Mapped[list[VolumeMetadata]] = relationship(
         primaryjoin="and_(Volume.id == foreign(VolumeMetadata.volume_id), "
         "VolumeMetadata.deleted == 0)",
+        order_by="VolumeMetadata.id",
         lazy="raise",
         viewonly=True,
     )
@@ -559,7 +567,12 @@ class VolumeMetadata(Base):
 
 class VolumeIdMapping(Base):
     __tablename__ = "volume_id_mappings"
-    __table_args__ = (Index("ix_volume_id_mappings_uuid", "uuid"),)
+    __table_args__ = (
+        Index("ix_volume_id_mappings_uuid", "uuid"),
+        # NOTE(db-conductor): one EC2 id per volume, even when two callers
+        # create the mapping at once.
+        _uniq("volume_id_mappings", "uuid", "deleted"),
+    )
 
     id: Mapped[int] = mapped_column(
         Integer, primary_key=True, autoincrement=True
@@ -594,7 +607,12 @@ class Snapshot(Base):
 
 class SnapshotIdMapping(Base):
     __tablename__ = "snapshot_id_mappings"
-    __table_args__ = (Index("ix_snapshot_id_mappings_uuid", "uuid"),)
+    __table_args__ = (
+        Index("ix_snapshot_id_mappings_uuid", "uuid"),
+        # NOTE(db-conductor): one EC2 id per snapshot, even when two callers
+        # create the mapping at once.
+        _uniq("snapshot_id_mappings", "uuid", "deleted"),
+    )
 
     id: Mapped[int] = mapped_column(
         Integer, primary_key=True, autoincrement=True
@@ -640,6 +658,7 @@ class IscsiTarget(Base):
 
 class SMFlavors(Base):
     __tablename__ = "sm_flavors"
+    __table_args__ = (_uniq("sm_flavors", "label", "deleted"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     label: Mapped[str | None] = mapped_column(String(255))
@@ -648,6 +667,7 @@ class SMFlavors(Base):
 
 class SMBackendConf(Base):
     __tablename__ = "sm_backend_config"
+    __table_args__ = (_uniq("sm_backend_config", "sr_uuid", "deleted"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     flavor_id: Mapped[int] = mapped_column(
@@ -782,6 +802,7 @@ class SecurityGroup(Base):
         "SecurityGroup.deleted == 0)",
         secondaryjoin="and_(SecurityGroupInstanceAssociation."
         "instance_uuid == Instance.uuid, Instance.deleted == 0)",
+        order_by="Instance.id",
         lazy="raise",
         viewonly=True,
         back_populates="security_groups",
@@ -790,6 +811,7 @@ class SecurityGroup(Base):
         primaryjoin="and_(SecurityGroup.id == "
         "SecurityGroupIngressRule.parent_group_id, "
         "SecurityGroupIngressRule.deleted == 0)",
+        order_by="SecurityGroupIngressRule.id",
         lazy="raise",
         viewonly=True,
         back_populates="parent_group",
@@ -848,6 +870,7 @@ class Network(Base):
         _uniq("networks", "cidr_v6", "deleted"),
         _uniq("networks", "vpn_public_address", "vpn_public_port",
               "deleted"),
+        _uniq("networks", "network_index", "deleted"),
         Index("networks_host_idx", "host"),
         Index("networks_project_id_deleted_idx", "project_id", "deleted"),
         Index("networks_uuid_project_id_deleted_idx", "uuid",
@@ -879,6 +902,9 @@ class Network(Base):
     priority: Mapped[int | None] = mapped_column(Integer)
     host: Mapped[str | None] = mapped_column(String(255))
     uuid: Mapped[str | None] = mapped_column(String(36))
+    #: The small integer network_get_index hands out, unique among live
+    #: networks (not a column of the original schema).
+    network_index: Mapped[int | None] = mapped_column(Integer)
 
 
 class VirtualInterface(Base):
@@ -1005,12 +1031,14 @@ class Aggregate(Base):
     _hosts: Mapped[list[AggregateHost]] = relationship(
         primaryjoin="and_(Aggregate.id == AggregateHost.aggregate_id, "
         "AggregateHost.deleted == 0, Aggregate.deleted == 0)",
+        order_by="AggregateHost.id",
         lazy="raise",
         viewonly=True,
     )
     _metadata: Mapped[list[AggregateMetadata]] = relationship(
         primaryjoin="and_(Aggregate.id == AggregateMetadata.aggregate_id, "
         "AggregateMetadata.deleted == 0, Aggregate.deleted == 0)",
+        order_by="AggregateMetadata.id",
         lazy="raise",
         viewonly=True,
     )
@@ -1102,6 +1130,7 @@ class ConsolePool(Base):
     consoles: Mapped[list[Console]] = relationship(
         primaryjoin="and_(ConsolePool.id == Console.pool_id, "
         "Console.deleted == 0)",
+        order_by="Console.id",
         lazy="raise",
         viewonly=True,
     )

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: none
-Create Date: 2026-12-03 10:27:52.971626
+Create Date: 2026-12-03 10:54:19.976721
 """
 
 import sqlalchemy as sa
@@ -223,6 +223,9 @@ def upgrade() -> None:
         sa.Column("deleted_at", sa.DateTime(), nullable=True),
         sa.Column("deleted", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint(
+            "uuid", "deleted", name="uniq_instance_id_mappings0uuid0deleted"
+        ),
     )
     with op.batch_alter_table("instance_id_mappings", schema=None) as batch_op:
         batch_op.create_index(
@@ -374,6 +377,7 @@ def upgrade() -> None:
         sa.Column("priority", sa.Integer(), nullable=True),
         sa.Column("host", sa.String(length=255), nullable=True),
         sa.Column("uuid", sa.String(length=36), nullable=True),
+        sa.Column("network_index", sa.Integer(), nullable=True),
         sa.Column("created_at", sa.DateTime(), nullable=True),
         sa.Column("updated_at", sa.DateTime(), nullable=True),
         sa.Column("deleted_at", sa.DateTime(), nullable=True),
@@ -384,6 +388,11 @@ def upgrade() -> None:
         ),
         sa.UniqueConstraint(
             "cidr_v6", "deleted", name="uniq_networks0cidr_v60deleted"
+        ),
+        sa.UniqueConstraint(
+            "network_index",
+            "deleted",
+            name="uniq_networks0network_index0deleted",
         ),
         sa.UniqueConstraint(
             "vlan", "deleted", name="uniq_networks0vlan0deleted"
@@ -558,6 +567,9 @@ def upgrade() -> None:
         sa.Column("deleted_at", sa.DateTime(), nullable=True),
         sa.Column("deleted", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint(
+            "label", "deleted", name="uniq_sm_flavors0label0deleted"
+        ),
     )
     op.create_table(
         "snapshot_id_mappings",
@@ -568,6 +580,9 @@ def upgrade() -> None:
         sa.Column("deleted_at", sa.DateTime(), nullable=True),
         sa.Column("deleted", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint(
+            "uuid", "deleted", name="uniq_snapshot_id_mappings0uuid0deleted"
+        ),
     )
     with op.batch_alter_table("snapshot_id_mappings", schema=None) as batch_op:
         batch_op.create_index(
@@ -652,6 +667,9 @@ def upgrade() -> None:
         sa.Column("deleted_at", sa.DateTime(), nullable=True),
         sa.Column("deleted", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint(
+            "uuid", "deleted", name="uniq_volume_id_mappings0uuid0deleted"
+        ),
     )
     with op.batch_alter_table("volume_id_mappings", schema=None) as batch_op:
         batch_op.create_index(
@@ -1118,6 +1136,9 @@ def upgrade() -> None:
             ["sm_flavors.id"],
         ),
         sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint(
+            "sr_uuid", "deleted", name="uniq_sm_backend_config0sr_uuid0deleted"
+        ),
     )
     op.create_table(
         "volume_metadata",
