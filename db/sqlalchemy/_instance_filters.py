@@ -196,11 +196,7 @@ def filter_clauses(context, filters: Any) -> list:
     """
     if filters is None:
         filters = {}
-    if not isinstance(filters, Mapping):
-        raise exception.InvalidInput(
-            reason=f"filters must be a dict, not {type(filters).__name__}"
-        )
-    filters = dict(filters)
+    filters = _query.require_dict(filters, "filters")
     if not context.is_admin:
         filters["project_id"] = context.project_id
     clauses = []

@@ -1,33 +1,22 @@
 """Address management helpers shared by the fixed IP and network modules.
 
-- :func:`claim` hands out one free row of a pool (a fixed IP, a network)
-  exactly once, however many transactions ask at the same moment, without
-  table locks (Galera clusters reject them).  Where the database can skip
-  locked rows (PostgreSQL, MySQL 8, MariaDB 10.6) it locks the first free
-  row nobody else holds; elsewhere it claims a row with a guarded
-  ``UPDATE ... WHERE id = :picked AND <still free>`` and checks the
-  rowcount, retrying a bounded number of times when it lost the race.  On
-  SQLite a writer's ``BEGIN IMMEDIATE`` already serialises the claims.
 - :func:`insert_fixed_ips` writes many fixed IP rows with multi-row
   ``INSERT`` statements (no per-row flush).
-- :func:`savepoint` runs a write in a savepoint, so a unique violation
-  surfaces as ``DBDuplicateEntry`` with the transaction still usable.
 - :func:`address`, :func:`lookup_address` and :func:`network` check and
   normalise IP addresses and CIDRs with :mod:`ipaddress`.
+
+Claiming one free row of a pool is :func:`db.sqlalchemy._query.claim`.
 """
 
 from __future__ import annotations
 
 import collections
-import contextlib
 import ipaddress
 import logging
-import random
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import exc as sa_exc
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from db import exception
@@ -36,11 +25,6 @@ from db.sqlalchemy.types import utcnow
 
 LOG = logging.getLogger(__name__)
 
-#: Guarded-UPDATE claims: rounds of candidates tried before giving up
-#: (the deadlock retry then restarts the whole transaction), and free rows
-#: considered per round.
-_CLAIM_ROUNDS = 8
-_CLAIM_CANDIDATES = 16
 #: Bind parameters one INSERT may carry (SQLite before 3.32 allows 999).
 _PARAM_BUDGET = 32000
 _OLD_SQLITE_PARAM_BUDGET = 999
@@ -50,18 +34,7 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 # --------------------------------------------------------------------------
-# Ids, addresses and CIDRs
-
-
-def as_id(value: Any) -> int | None:
-    """Return ``value`` as a row id, or None if no row can have it."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value)
-    if isinstance(value, int) and 0 < value < 2**31:
-        return value
-    return None
+# Addresses and CIDRs
 
 
 def address(value: Any) -> str:
@@ -110,124 +83,6 @@ def network(value: Any, version: int | None = None) -> Network:
             cidr=value, reason=f"expected an IPv{version} network"
         )
     return parsed
-
-
-# --------------------------------------------------------------------------
-# Savepoints
-
-
-@contextlib.contextmanager
-def savepoint(session: Session) -> Iterator[None]:
-    """Run the block, then flush, inside a savepoint.
-
-    Make the ORM changes (``add``, attribute writes) *inside* the block:
-    a database error rolls back only the savepoint and is raised
-    translated (``DBDuplicateEntry``, ``DBReferenceError``...), so the
-    caller may turn it into its own error or carry on.
-    """
-    try:
-        with session.begin_nested():
-            yield
-            session.flush()
-    except sa_exc.SQLAlchemyError as exc:
-        raise _session.translate(exc) from None
-
-
-# --------------------------------------------------------------------------
-# Claiming one free row of a pool
-
-
-def supports_skip_locked(session: Session) -> bool:
-    """Whether the database has ``SELECT ... FOR UPDATE SKIP LOCKED``."""
-    dialect = session.get_bind().dialect
-    if dialect.name == "postgresql":
-        return True
-    if dialect.name == "mysql":
-        version = dialect.server_version_info or (0,)
-        if getattr(dialect, "is_mariadb", False):
-            return version >= (10, 6)
-        return version >= (8, 0, 1)
-    return False
-
-
-def claim(
-    session: Session,
-    model: type[models.Base],
-    where: Sequence[Any],
-    values: Mapping[str, Any],
-    order_by: Sequence[Any] = (),
-) -> int | None:
-    """Set ``values`` on one live row of ``model`` that matches ``where``.
-
-    ``where`` must only use ``model``'s columns and must stop matching
-    once ``values`` are set (it is what makes a row "free").  Returns the
-    id of the claimed row, or None when no free row exists.  Raises
-    DBDeadlock if it kept losing races (the outermost call's deadlock
-    retry then starts over with a fresh transaction).
-    """
-    where = (model.deleted == 0, *where)
-    pick = select(model.id).where(*where).order_by(*order_by, model.id)
-    if supports_skip_locked(session):
-        return _claim_locked(session, model, pick, where, values)
-    return _claim_guarded(session, model, pick, where, values)
-
-
-def _take(session: Session, model, row_id: int, where, values) -> bool:
-    """Run the guarded UPDATE of one picked row; True if it was still free.
-    """
-    result = session.execute(
-        update(model)
-        .where(model.id == row_id, *where)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    return result.rowcount == 1
-
-
-def _claim_locked(session: Session, model, pick, where, values):
-    """Lock a free row that no other transaction holds, and take it.
-
-    When every free row is locked by others, wait on them with a plain
-    FOR UPDATE: the database re-checks each row once its holder ends, so
-    "none left" is exact even if a holder rolls back.
-    """
-    pick = pick.limit(1)
-    for _ in range(_CLAIM_ROUNDS):
-        row_id = session.scalar(pick.with_for_update(skip_locked=True))
-        if row_id is None:
-            row_id = session.scalar(pick.with_for_update())
-        if row_id is None:
-            return None
-        if _take(session, model, row_id, where, values):
-            return row_id
-    raise exception.DBDeadlock(
-        reason=f"kept losing claims on {model.__tablename__}"
-    )
-
-
-def _claim_guarded(session: Session, model, pick, where, values):
-    """Claim with guarded UPDATEs only (no row locks at all).
-
-    Every racer tries the first free row, then the other candidates in a
-    random order, so concurrent claimers seldom collide twice.
-    """
-    for round_number in range(_CLAIM_ROUNDS):
-        candidates = list(session.scalars(pick.limit(_CLAIM_CANDIDATES)))
-        if not candidates:
-            return None
-
-        first, others = candidates[0], candidates[1:]
-        random.shuffle(others)
-        for row_id in (first, *others):
-            if _take(session, model, row_id, where, values):
-                return row_id
-        LOG.debug(
-            "Lost every claim on %s in round %d; retrying",
-            model.__tablename__, round_number + 1,
-        )
-    raise exception.DBDeadlock(
-        reason=f"kept losing claims on {model.__tablename__}"
-    )
 
 
 # --------------------------------------------------------------------------
@@ -285,7 +140,7 @@ def insert_fixed_ips(
     complete = _complete(rows)
     size = _rows_per_insert(session, len(complete[0]))
     try:
-        with savepoint(session):
+        with _session.savepoint(session):
             for start in range(0, len(complete), size):
                 session.execute(
                     insert(models.FixedIp.__table__).values(

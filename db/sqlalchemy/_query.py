@@ -8,14 +8,22 @@
 - :func:`to_row` turns an ORM object, and the relationships a function
   documents, into a :class:`db.rows.Row` while the session is still open.
 - :func:`apply_values` checks a caller's ``values`` dict against a model's
-  columns and types before anything is written.
+  columns and types before anything is written; :func:`check_items`
+  does so for metadata-like dicts; :func:`int_id`, :func:`as_id`,
+  :func:`require_str`, :func:`require_text` and :func:`require_dict`
+  check single arguments.
+- :func:`claim` hands out one free row of a pool (a fixed IP, a network,
+  an iSCSI target...) exactly once, however many transactions ask at the
+  same moment, without table locks (Galera clusters reject them).
 """
 
 from __future__ import annotations
 
 import datetime
+import logging
+import random
 import uuid as uuid_lib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Select, Update, or_, select, update
@@ -33,8 +41,18 @@ from sqlalchemy.sql.sqltypes import (
 from db import context as context_mod
 from db import exception
 from db.rows import Row
-from db.sqlalchemy import models
+from db.sqlalchemy import _session, models
 from db.sqlalchemy.types import UTCDateTime, as_utc, utcnow
+
+LOG = logging.getLogger(__name__)
+
+#: Integer ids are 32-bit signed in every dialect's schema.
+MAX_ID = 2**31 - 1
+#: :func:`claim`: rounds of candidates tried before giving up (the
+#: deadlock retry then restarts the whole transaction), and free rows
+#: considered per round.
+_CLAIM_ROUNDS = 8
+_CLAIM_CANDIDATES = 16
 
 
 def read_deleted_clause(model, read_deleted: str):
@@ -74,6 +92,11 @@ def model_query(
             mine = or_(mine, model.project_id.is_(None))
         stmt = stmt.where(mine)
     return stmt
+
+
+def first(session: Session, stmt: Select) -> Any:
+    """Return the first ORM object ``stmt`` selects, or None."""
+    return session.scalars(stmt.limit(1)).first()
 
 
 def _deleted_marker(model):
@@ -140,6 +163,79 @@ def is_uuid_like(value: Any) -> bool:
         return True
     except exception.InvalidUUID:
         return False
+
+
+def _invalid_id(value: Any) -> Exception:
+    return exception.InvalidID(id=value)
+
+
+def int_id(
+    value: Any,
+    invalid: Callable[[Any], Exception] = _invalid_id,
+    bounded: bool = False,
+) -> int | None:
+    """Return ``value`` as an integer row id.
+
+    An int, or a string of decimal digits (ids arrive from URLs too),
+    counts; a bool does not.  Anything else raises ``invalid(value)``:
+    InvalidID unless the caller names its own error (a NotFound...).
+    With ``bounded``, a number outside the id columns' range (1 to
+    :data:`MAX_ID`) can name no row and gives None instead of a query
+    the database might reject.
+    """
+    if isinstance(value, str) and value.strip().isdecimal():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise invalid(value)
+    if bounded and not 0 < value <= MAX_ID:
+        return None
+    return value
+
+
+def as_id(value: Any) -> int | None:
+    """Return ``value`` as a row id, or None if no row can have it.
+
+    Like ``int_id(value, bounded=True)``, but a value that is no integer
+    at all gives None too: it is simply not found.  Never raises.
+    """
+    try:
+        return int_id(value, bounded=True)
+    except exception.InvalidID:
+        return None
+
+
+def require_str(value: Any, name: str) -> str:
+    """Return ``value`` if it is a string (maybe empty), else InvalidInput.
+    """
+    if not isinstance(value, str):
+        raise exception.InvalidInput(
+            reason=f"{name} must be a string, not {type(value).__name__}"
+        )
+    return value
+
+
+def require_text(value: Any, name: str, nullable: bool = False) -> Any:
+    """Return ``value`` if it is a non-empty string, else InvalidInput.
+
+    With ``nullable``, None is accepted (and returned) too.
+    """
+    if value is None and nullable:
+        return None
+    if not isinstance(value, str) or not value:
+        raise exception.InvalidInput(
+            reason=f"{name} must be a non-empty string, not {value!r}"
+        )
+    return value
+
+
+def require_dict(value: Any, name: str = "values") -> dict[str, Any]:
+    """Return a copy of the mapping ``value``; InvalidInput if it is none.
+    """
+    if not isinstance(value, Mapping):
+        raise exception.InvalidInput(
+            reason=f"{name} must be a dict, not {type(value).__name__}"
+        )
+    return dict(value)
 
 
 def _check_value(model, column, value: Any) -> Any:
@@ -211,10 +307,7 @@ def check_values(
     other key that is not a column raises ``InvalidColumn``, and a value of
     the wrong type raises ``InvalidValue``, before anything is written.
     """
-    if not isinstance(values, Mapping):
-        raise exception.InvalidInput(
-            reason=f"values must be a dict, not {type(values).__name__}"
-        )
+    require_dict(values)
     columns = model.__table__.columns
     skip = set(ignore)
     checked = {}
@@ -226,6 +319,30 @@ def check_values(
                 table=model.__tablename__, column=key
             )
         checked[key] = _check_value(model, columns[key], value)
+    return checked
+
+
+def check_items(
+    model,
+    items: Any,
+    name: str,
+    check_key: Callable[[Any], Any] | None = None,
+) -> dict[str, Any]:
+    """Return the key/value dict ``items`` checked for a key/value table.
+
+    ``items`` (metadata, extra specs...) must be a dict (``name`` says
+    what it is in the error); each pair is checked as ``model``'s ``key``
+    and ``value`` columns (numbers become strings, containers and
+    over-long strings raise), after ``check_key(key)`` when given.
+    Nothing is written.
+    """
+    require_dict(items, name)
+    checked = {}
+    for key, value in items.items():
+        if check_key is not None:
+            check_key(key)
+        pair = check_values(model, {"key": key, "value": value})
+        checked[pair["key"]] = pair["value"]
     return checked
 
 
@@ -280,3 +397,87 @@ def to_row(obj: models.Base | None, *paths: str) -> Row | None:
 def to_rows(objs: Iterable[models.Base], *paths: str) -> list[Row]:
     """Return :func:`to_row` of each object, in order."""
     return [to_row(obj, *paths) for obj in objs]
+
+
+# --------------------------------------------------------------------------
+# Claiming one free row of a pool
+
+
+def claim(
+    session: Session,
+    model: type[models.Base],
+    where: Sequence[Any],
+    values: Mapping[str, Any],
+    order_by: Sequence[Any] = (),
+) -> int | None:
+    """Set ``values`` on one live row of ``model`` that matches ``where``.
+
+    ``where`` must only use ``model``'s columns and must stop matching
+    once ``values`` are set (it is what makes a row "free").  Returns the
+    id of the claimed row, or None when no free row exists.  Raises
+    DBDeadlock if it kept losing races (the outermost call's deadlock
+    retry then starts over with a fresh transaction).
+    """
+    where = (model.deleted == 0, *where)
+    pick = select(model.id).where(*where).order_by(*order_by, model.id)
+    if _session.supports_skip_locked(session):
+        return _claim_locked(session, model, pick, where, values)
+    return _claim_guarded(session, model, pick, where, values)
+
+
+def _take(session: Session, model, row_id: int, where, values) -> bool:
+    """Run the guarded UPDATE of one picked row; True if it was still free.
+    """
+    result = session.execute(
+        update(model)
+        .where(model.id == row_id, *where)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def _claim_locked(session: Session, model, pick, where, values):
+    """Lock a free row that no other transaction holds, and take it.
+
+    When every free row is locked by others, wait on them with a plain
+    FOR UPDATE: the database re-checks each row once its holder ends, so
+    "none left" is exact even if a holder rolls back.
+    """
+    pick = pick.limit(1)
+    for _ in range(_CLAIM_ROUNDS):
+        row_id = session.scalar(pick.with_for_update(skip_locked=True))
+        if row_id is None:
+            row_id = session.scalar(pick.with_for_update())
+        if row_id is None:
+            return None
+        if _take(session, model, row_id, where, values):
+            return row_id
+    raise exception.DBDeadlock(
+        reason=f"kept losing claims on {model.__tablename__}"
+    )
+
+
+def _claim_guarded(session: Session, model, pick, where, values):
+    """Claim with guarded UPDATEs only (no row locks at all).
+
+    Every racer tries the first free row, then the other candidates in a
+    random order, so concurrent claimers seldom collide twice.
+    """
+    for round_number in range(_CLAIM_ROUNDS):
+        candidates = list(session.scalars(pick.limit(_CLAIM_CANDIDATES)))
+        if not candidates:
+            return None
+
+        first, others = candidates[0], candidates[1:]
+        random.shuffle(others)
+        for row_id in (first, *others):
+            if _take(session, model, row_id, where, values):
+                return row_id
+        LOG.debug(
+            "Lost every claim on %s in round %d; retrying",
+            model.__tablename__, round_number + 1,
+        )
+    raise exception.DBDeadlock(
+        reason=f"kept losing claims on {model.__tablename__}"
+    )

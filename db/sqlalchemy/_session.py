@@ -253,6 +253,56 @@ def reader() -> contextlib.AbstractContextManager[Session]:
 
 
 # --------------------------------------------------------------------------
+# Savepoints: insert-first writes inside a call's transaction
+
+#: Builds the caller's own error for a failure :func:`savepoint` names.
+ErrorFactory = Callable[[], Exception]
+
+
+@contextlib.contextmanager
+def savepoint(
+    session: Session,
+    duplicate: ErrorFactory | None = None,
+    missing: ErrorFactory | None = None,
+) -> Iterator[None]:
+    """Run the block, then flush it, inside a savepoint.
+
+    Make the ORM changes (``add``, attribute writes, deletes) *inside* the
+    block.  A database error then rolls back only the savepoint, so the
+    rest of the call's transaction stays usable (the caller may re-read
+    a concurrent winner's row, or carry on), and is raised translated
+    (``DBDuplicateEntry``, ``DBReferenceError``...).  When given,
+    ``duplicate()`` is raised instead of a unique violation and
+    ``missing()`` instead of a foreign key violation.
+    """
+    try:
+        with session.begin_nested():
+            yield
+            session.flush()
+    except sa_exc.SQLAlchemyError as exc:
+        error = translate(exc)
+        if duplicate and isinstance(error, exception.DBDuplicateEntry):
+            raise duplicate() from None
+        if missing and isinstance(error, exception.DBReferenceError):
+            raise missing() from None
+        raise error from None
+
+
+def insert(
+    session: Session,
+    *objs: Any,
+    duplicate: ErrorFactory | None = None,
+    missing: ErrorFactory | None = None,
+) -> None:
+    """Add and flush the new ORM objects ``objs`` in a :func:`savepoint`.
+
+    ``duplicate`` and ``missing`` name the failures as there.
+    """
+    with savepoint(session, duplicate=duplicate, missing=missing):
+        session.add_all(objs)
+
+
+# --------------------------------------------------------------------------
 # Error translation: the one boundary
 
 _DEADLOCK_SQLSTATES = {"40001", "40P01"}
@@ -390,3 +440,20 @@ def retry_on_deadlock(func: F) -> F:
 def dialect_name() -> str:
     """Return the dialect of the engine (``sqlite``, ``postgresql``...)."""
     return get_engine().dialect.name
+
+
+def supports_skip_locked(session: Session) -> bool:
+    """Whether the session's database has ``FOR UPDATE SKIP LOCKED``.
+
+    PostgreSQL has it, MySQL from 8.0.1 and MariaDB from 10.6; SQLite
+    has no row locks at all.
+    """
+    dialect = session.get_bind().dialect
+    if dialect.name == "postgresql":
+        return True
+    if dialect.name == "mysql":
+        version = dialect.server_version_info or (0,)
+        if getattr(dialect, "is_mariadb", False):
+            return version >= (10, 6)
+        return version >= (8, 0, 1)
+    return False

@@ -21,13 +21,11 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlalchemy import Select, and_, exists, select
-from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, selectinload
 
 from db import exception
 from db.rows import Row
 from db.sqlalchemy import _auth, _query, _session, models
-from db.sqlalchemy.compute import _first, _int_id, _require_str, _savepoint
 
 LOG = logging.getLogger(__name__)
 
@@ -71,13 +69,13 @@ def _aggregate_get(session: Session, context, aggregate_id: Any,
     ``for_update`` locks the row: writers of one aggregate then run one
     after the other, and each sees what the previous one committed.
     """
-    aggregate_id = _int_id(aggregate_id)
+    aggregate_id = _query.int_id(aggregate_id)
     stmt = _aggregate_stmt(context, read_deleted).where(
         models.Aggregate.id == aggregate_id
     )
     if for_update:
         stmt = stmt.with_for_update()
-    aggregate = _first(session, stmt)
+    aggregate = _query.first(session, stmt)
     if aggregate is None:
         raise exception.AggregateNotFound(aggregate_id=aggregate_id)
     return aggregate
@@ -96,17 +94,7 @@ def _aggregate_row(session: Session, aggregate_id: int) -> Row:
 
 def _check_metadata(metadata: Any) -> dict[str, str]:
     """Return ``metadata`` checked and coerced to strings."""
-    if not isinstance(metadata, Mapping):
-        raise exception.InvalidInput(
-            reason=f"metadata must be a dict, not {type(metadata).__name__}"
-        )
-    checked = {}
-    for key, value in metadata.items():
-        pair = _query.check_values(
-            models.AggregateMetadata, {"key": key, "value": value}
-        )
-        checked[pair["key"]] = pair["value"]
-    return checked
+    return _query.check_items(models.AggregateMetadata, metadata, "metadata")
 
 
 def _name_exists(name: str | None) -> Callable[[], Exception]:
@@ -133,8 +121,8 @@ def _aggregate_insert_or_revive(session: Session,
         .order_by(models.Aggregate.id.desc())
         .with_for_update()
     )
-    aggregate = _first(session, dead_stmt)
-    with _savepoint(session, duplicate=_name_exists(name)):
+    aggregate = _query.first(session, dead_stmt)
+    with _session.savepoint(session, duplicate=_name_exists(name)):
         if aggregate is None:
             aggregate = models.Aggregate(**values)
             session.add(aggregate)
@@ -185,14 +173,10 @@ def _insert_metadata(session: Session, aggregate_id: int, key: str,
                      value: str) -> None:
     """Insert one metadata row; if a concurrent call won, update it."""
     try:
-        with _savepoint(session):
-            session.add(models.AggregateMetadata(
-                aggregate_id=aggregate_id, key=key, value=value
-            ))
-    except sa_exc.IntegrityError as exc:
-        error = _session.translate(exc)
-        if not isinstance(error, exception.DBDuplicateEntry):
-            raise
+        _session.insert(session, models.AggregateMetadata(
+            aggregate_id=aggregate_id, key=key, value=value
+        ))
+    except exception.DBDuplicateEntry:
         live = {m.key: m for m in _live_metadata(session, aggregate_id)}
         live[key].value = value
 
@@ -314,12 +298,12 @@ def aggregate_host_add(context, aggregate_id: Any, host: str) -> Row:
     Revives a deleted membership; raises AggregateHostExists if the host
     is already a member and AggregateNotFound.
     """
-    host = _require_str(host, "host")
+    host = _query.require_str(host, "host")
     with _session.writer() as session:
         aggregate = _aggregate_get(
             session, context, aggregate_id, "no", for_update=True
         )
-        member = _first(session, (
+        member = _query.first(session, (
             select(models.AggregateHost)
             .where(
                 models.AggregateHost.aggregate_id == aggregate.id,
@@ -335,7 +319,7 @@ def aggregate_host_add(context, aggregate_id: Any, host: str) -> Row:
 
         if member is not None and not member.deleted:
             raise exists_error()
-        with _savepoint(session, duplicate=exists_error):
+        with _session.savepoint(session, duplicate=exists_error):
             if member is None:
                 member = models.AggregateHost(
                     aggregate_id=aggregate.id, host=host
@@ -487,7 +471,8 @@ def aggregate_update(context, aggregate_id: Any,
         aggregate = _aggregate_get(
             session, context, aggregate_id, "no", for_update=True
         )
-        with _savepoint(session, duplicate=_name_exists(checked.get("name"))):
+        name_exists = _name_exists(checked.get("name"))
+        with _session.savepoint(session, duplicate=name_exists):
             for key, value in checked.items():
                 setattr(aggregate, key, value)
         if checked_metadata is not None:

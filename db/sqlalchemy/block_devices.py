@@ -32,6 +32,7 @@ from db.sqlalchemy import _session, models
 from db.sqlalchemy._auth import require_context
 from db.sqlalchemy._query import (
     check_values,
+    int_id,
     model_query,
     soft_delete,
     soft_delete_where,
@@ -61,15 +62,6 @@ def _is_swap_or_ephemeral(virtual_name: str | None) -> bool:
     return bool(virtual_name) and bool(
         _SWAP_OR_EPHEMERAL.fullmatch(virtual_name)
     )
-
-
-def _checked_values(values: Any) -> dict[str, Any]:
-    """Return the checked columns of ``values`` (InvalidInput, Invalid*)."""
-    if not isinstance(values, Mapping):
-        raise exception.InvalidInput(
-            reason=f"values must be a dict, not {type(values).__name__}"
-        )
-    return check_values(_BDM, values)
 
 
 def _require_key(fields: dict[str, Any]) -> None:
@@ -103,13 +95,8 @@ def _check_instance(
         raise exception.InstanceNotFound(instance_id=instance_uuid)
 
 
-def _bdm_id(bdm_id: Any) -> int:
-    """Return ``bdm_id`` as an int, or raise BlockDeviceMappingNotFound."""
-    if isinstance(bdm_id, str) and bdm_id.strip().isdigit():
-        return int(bdm_id)
-    if isinstance(bdm_id, bool) or not isinstance(bdm_id, int):
-        raise exception.BlockDeviceMappingNotFound(bdm_id=bdm_id)
-    return bdm_id
+def _not_found(bdm_id: Any) -> Exception:
+    return exception.BlockDeviceMappingNotFound(bdm_id=bdm_id)
 
 
 def _get_bdm(
@@ -117,11 +104,11 @@ def _get_bdm(
 ) -> models.BlockDeviceMapping:
     """Return the live mapping, or raise BlockDeviceMappingNotFound."""
     stmt = model_query(context, _BDM, read_deleted="no").where(
-        _BDM.id == _bdm_id(bdm_id)
+        _BDM.id == int_id(bdm_id, invalid=_not_found)
     )
     bdm = session.scalars(stmt).first()
     if bdm is None:
-        raise exception.BlockDeviceMappingNotFound(bdm_id=bdm_id)
+        raise _not_found(bdm_id)
     return bdm
 
 
@@ -144,7 +131,7 @@ def block_device_mapping_create(context, values: Mapping[str, Any]) -> Row:
     ``values`` must name a live instance (``instance_uuid``, else
     InvalidUUID or InstanceNotFound) and a ``device_name``.
     """
-    fields = _checked_values(values)
+    fields = check_values(_BDM, values)
     _require_key(fields)
 
     with _session.writer() as session:
@@ -163,7 +150,7 @@ def block_device_mapping_update(
 
     Raises BlockDeviceMappingNotFound for an unknown or deleted id.
     """
-    fields = _checked_values(values)
+    fields = check_values(_BDM, values)
     if "instance_uuid" in fields:
         validate_uuid(fields["instance_uuid"])
 
@@ -211,7 +198,7 @@ def block_device_mapping_update_or_create(
     deletes nothing and leaves an existing mapping's virtual name alone.
     Returns the mapping's row.
     """
-    fields = _checked_values(values)
+    fields = check_values(_BDM, values)
     _require_key(fields)
     virtual_name = fields.get("virtual_name")
 

@@ -30,14 +30,12 @@ Deliberate departures from the original, each pinned by a test in
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import logging
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import Select, false, func, select
-from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, selectinload
 
 from db import exception, options
@@ -80,60 +78,6 @@ _VOLUME_TOPIC = "volume"
 
 
 # --------------------------------------------------------------------------
-# Shared helpers
-
-
-def _int_id(value: Any) -> int:
-    """Return ``value`` as an integer id, or raise InvalidID."""
-    if isinstance(value, bool):
-        raise exception.InvalidID(id=value)
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value)
-    raise exception.InvalidID(id=value)
-
-
-def _require_str(value: Any, name: str) -> str:
-    """Return ``value`` if it is a string, else raise InvalidInput."""
-    if not isinstance(value, str):
-        raise exception.InvalidInput(
-            reason=f"{name} must be a string, not {type(value).__name__}"
-        )
-    return value
-
-
-@contextlib.contextmanager
-def _savepoint(
-    session: Session,
-    duplicate: Callable[[], Exception] | None = None,
-    missing: Callable[[], Exception] | None = None,
-) -> Iterator[None]:
-    """Run a block and flush it in a savepoint, naming its failures.
-
-    A unique violation raises ``duplicate()`` and a foreign key violation
-    ``missing()``, when given; the savepoint's rollback leaves the rest of
-    the call's transaction intact.  Other errors propagate unchanged.
-    """
-    try:
-        with session.begin_nested():
-            yield
-            session.flush()
-    except sa_exc.IntegrityError as exc:
-        error = _session.translate(exc)
-        if duplicate and isinstance(error, exception.DBDuplicateEntry):
-            raise duplicate() from None
-        if missing and isinstance(error, exception.DBReferenceError):
-            raise missing() from None
-        raise
-
-
-def _first(session: Session, stmt: Select) -> Any:
-    """Return the first ORM object ``stmt`` selects, or None."""
-    return session.scalars(stmt.limit(1)).first()
-
-
-# --------------------------------------------------------------------------
 # Services
 
 
@@ -157,13 +101,13 @@ def _service_get_for_update(session: Session, context,
     The row lock makes a concurrent writer of the same service wait and
     then see this call's outcome (e.g. a second destroy finds nothing).
     """
-    service_id = _int_id(service_id)
+    service_id = _query.int_id(service_id)
     stmt = (
         _service_stmt(context, "no")
         .where(models.Service.id == service_id)
         .with_for_update()
     )
-    service = _first(session, stmt)
+    service = _query.first(session, stmt)
     if service is None:
         raise exception.ServiceNotFound(service_id=service_id)
     return service
@@ -215,14 +159,14 @@ def service_get(context, service_id: Any) -> Row:
 
     Follows the context's ``read_deleted``; raises ServiceNotFound.
     """
-    service_id = _int_id(service_id)
+    service_id = _query.int_id(service_id)
     stmt = (
         _service_stmt(context)
         .where(models.Service.id == service_id)
         .options(selectinload(models.Service.compute_node))
     )
     with _session.reader() as session:
-        service = _first(session, stmt)
+        service = _query.first(session, stmt)
         if service is None:
             raise exception.ServiceNotFound(service_id=service_id)
         return _query.to_row(service, "compute_node")
@@ -347,7 +291,7 @@ def service_get_by_args(context, host: str, binary: str) -> Row:
         models.Service.host == host, models.Service.binary == binary
     )
     with _session.reader() as session:
-        service = _first(session, stmt)
+        service = _query.first(session, stmt)
         if service is None:
             raise exception.HostBinaryNotFound(host=host, binary=binary)
         return _query.to_row(service)
@@ -360,7 +304,7 @@ def service_get_by_host_and_topic(context, host: str, topic: str) -> Row:
         models.Service.host == host, models.Service.topic == topic
     )
     with _session.reader() as session:
-        return _query.to_row(_first(session, stmt))
+        return _query.to_row(_query.first(session, stmt))
 
 
 @_auth.require_admin_context
@@ -415,10 +359,7 @@ def _node_row(session: Session, node_id: int) -> Row:
 
 def _check_stats(values: Mapping[str, Any]) -> dict[str, Any] | None:
     """Return the checked ``stats`` of ``values``, or None if absent."""
-    if not isinstance(values, Mapping):
-        raise exception.InvalidInput(
-            reason=f"values must be a dict, not {type(values).__name__}"
-        )
+    _query.require_dict(values)
     stats = values.get("stats")
     if stats is None:
         return None
@@ -484,7 +425,7 @@ def compute_node_create(context, values: Mapping[str, Any]) -> Row:
 
     with _session.writer() as session:
         node = models.ComputeNode(**checked)
-        with _savepoint(
+        with _session.savepoint(
             session,
             missing=lambda: exception.ServiceNotFound(
                 service_id=checked.get("service_id")
@@ -503,7 +444,7 @@ def compute_node_get(context, compute_id: Any) -> Row:
     Follows the context's ``read_deleted``.  Raises
     ``ComputeHostNotFound(host=compute_id)``, as the original did.
     """
-    compute_id = _int_id(compute_id)
+    compute_id = _query.int_id(compute_id)
     stmt = _node_stmt(context).where(models.ComputeNode.id == compute_id)
     with _session.reader() as session:
         rows = _node_rows(session, stmt.limit(1))
@@ -544,7 +485,7 @@ def compute_node_search_by_hypervisor(context,
     The text is matched literally and without regard to case: ``%`` and
     ``_`` are not wildcards.
     """
-    match = _require_str(hypervisor_match, "hypervisor_match")
+    match = _query.require_str(hypervisor_match, "hypervisor_match")
     stmt = _node_stmt(context, "no").where(
         models.ComputeNode.hypervisor_hostname.icontains(
             match, autoescape=True
@@ -601,7 +542,7 @@ def compute_node_update(context, compute_id: Any, values: Mapping[str, Any],
     moves on every call (the node reports through it).  Raises
     ComputeHostNotFound.
     """
-    compute_id = _int_id(compute_id)
+    compute_id = _query.int_id(compute_id)
     stats = _check_stats(values)
     checked = _query.check_values(
         models.ComputeNode, values, ignore=("stats",)
@@ -615,7 +556,7 @@ def compute_node_update(context, compute_id: Any, values: Mapping[str, Any],
             .where(models.ComputeNode.id == compute_id)
             .with_for_update()
         )
-        node = _first(session, stmt)
+        node = _query.first(session, stmt)
         if node is None:
             raise exception.ComputeHostNotFound(host=compute_id)
         for key, value in checked.items():
@@ -634,11 +575,11 @@ def compute_node_update(context, compute_id: Any, values: Mapping[str, Any],
 def _migration_get(session: Session, context,
                    migration_id: Any) -> models.Migration:
     """Return a migration, deleted or not, or raise MigrationNotFound."""
-    migration_id = _int_id(migration_id)
+    migration_id = _query.int_id(migration_id)
     stmt = _query.model_query(
         context, models.Migration, read_deleted="yes"
     ).where(models.Migration.id == migration_id)
-    migration = _first(session, stmt)
+    migration = _query.first(session, stmt)
     if migration is None:
         raise exception.MigrationNotFound(migration_id=migration_id)
     return migration
@@ -653,7 +594,7 @@ def migration_create(context, values: Mapping[str, Any]) -> Row:
     checked = _query.check_values(models.Migration, values)
     with _session.writer() as session:
         migration = models.Migration(**checked)
-        with _savepoint(
+        with _session.savepoint(
             session,
             missing=lambda: exception.InstanceNotFound(
                 instance_id=checked.get("instance_uuid")
@@ -690,7 +631,7 @@ def migration_get_by_instance_and_status(context, instance_uuid: str,
         .order_by(models.Migration.id.desc())
     )
     with _session.reader() as session:
-        migration = _first(session, stmt)
+        migration = _query.first(session, stmt)
         if migration is None:
             raise exception.MigrationNotFoundByStatus(
                 instance_id=instance_uuid, status=status
@@ -748,7 +689,7 @@ def migration_update(context, id: Any, values: Mapping[str, Any]) -> Row:
     checked = _query.check_values(models.Migration, values)
     with _session.writer() as session:
         migration = _migration_get(session, context, id)
-        with _savepoint(
+        with _session.savepoint(
             session,
             missing=lambda: exception.InstanceNotFound(
                 instance_id=checked.get("instance_uuid")

@@ -23,13 +23,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import Select, delete
-from sqlalchemy import exc as sa_exc
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import selectinload
 
 from db import exception
 from db.rows import Row
 from db.sqlalchemy import _auth, _query, _session, models
-from db.sqlalchemy.compute import _int_id
 
 LOG = logging.getLogger(__name__)
 
@@ -48,23 +46,6 @@ __all__ = [
 def _equals(column, value: Any):
     """``column = value``, or ``column IS NULL`` for None."""
     return column.is_(None) if value is None else column == value
-
-
-def _flush(session: Session, obj: models.Base,
-           duplicate: Exception | None = None,
-           missing: Exception | None = None) -> None:
-    """Insert ``obj`` in a savepoint, naming unique and FK failures."""
-    try:
-        with session.begin_nested():
-            session.add(obj)
-            session.flush()
-    except sa_exc.IntegrityError as exc:
-        error = _session.translate(exc)
-        if duplicate and isinstance(error, exception.DBDuplicateEntry):
-            raise duplicate from None
-        if missing and isinstance(error, exception.DBReferenceError):
-            raise missing from None
-        raise
 
 
 # --------------------------------------------------------------------------
@@ -108,7 +89,7 @@ def console_pool_create(context, values: Mapping[str, Any]) -> Row:
         if session.scalars(same.limit(1)).first() is not None:
             raise duplicate
         pool = models.ConsolePool(**checked)
-        _flush(session, pool, duplicate=duplicate)
+        _session.insert(session, pool, duplicate=lambda: duplicate)
         LOG.debug("Created console pool %d for %s", pool.id, compute_host)
         row = _query.to_row(pool)
         row["consoles"] = []
@@ -169,10 +150,10 @@ def console_create(context, values: Mapping[str, Any]) -> Row:
 
     with _session.writer() as session:
         console = models.Console(**checked)
-        _flush(
+        _session.insert(
             session,
             console,
-            missing=exception.ConsolePoolNotFound(pool_id=pool_id),
+            missing=lambda: exception.ConsolePoolNotFound(pool_id=pool_id),
         )
         stmt = _console_stmt(context).where(models.Console.id == console.id)
         return _query.to_row(session.scalars(stmt).one(), "pool")
@@ -184,7 +165,7 @@ def console_delete(context, console_id: Any) -> None:
 
     Raises ConsoleNotFound if there is no such console.
     """
-    console_id = _int_id(console_id)
+    console_id = _query.int_id(console_id)
     with _session.writer() as session:
         result = session.execute(
             delete(models.Console).where(models.Console.id == console_id)
@@ -202,7 +183,7 @@ def console_get(context, console_id: Any,
     Raises ConsoleNotFoundForInstance (with ``instance_uuid``) or
     ConsoleNotFound.
     """
-    console_id = _int_id(console_id)
+    console_id = _query.int_id(console_id)
     stmt = _console_stmt(context).where(models.Console.id == console_id)
     if instance_uuid is not None:
         stmt = stmt.where(models.Console.instance_uuid == instance_uuid)
@@ -235,7 +216,7 @@ def console_get_by_pool_instance(context, pool_id: Any,
 
     Raises ConsoleNotFoundInPoolForInstance.
     """
-    pool_id = _int_id(pool_id)
+    pool_id = _query.int_id(pool_id)
     stmt = _console_stmt(context).where(
         models.Console.pool_id == pool_id,
         models.Console.instance_uuid == instance_uuid,

@@ -13,7 +13,6 @@ import logging
 from typing import Any
 
 from sqlalchemy import delete, select
-from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
 from db import exception
@@ -34,11 +33,7 @@ DNSDomain = models.DNSDomain
 
 
 def _check_domain(fqdomain: Any) -> str:
-    if not isinstance(fqdomain, str) or not fqdomain:
-        raise exception.InvalidInput(
-            reason=f"a DNS domain must be a non-empty string, not "
-            f"{fqdomain!r}"
-        )
+    _query.require_text(fqdomain, "a DNS domain")
     _query.check_values(DNSDomain, {"domain": fqdomain})
     return fqdomain
 
@@ -52,13 +47,8 @@ def _lock_domain(session: Session, fqdomain: str) -> models.DNSDomain | None:
 def _insert_domain(session: Session, fqdomain: str) -> None:
     """Insert an empty row for ``fqdomain`` unless one appeared since."""
     try:
-        with session.begin_nested():
-            session.add(DNSDomain(domain=fqdomain))
-            session.flush()
-    except sa_exc.IntegrityError as exc:
-        translated = _session.translate(exc)
-        if not isinstance(translated, exception.DBDuplicateEntry):
-            raise translated from None
+        _session.insert(session, DNSDomain(domain=fqdomain))
+    except exception.DBDuplicateEntry:
         LOG.debug("DNS domain %s was registered concurrently", fqdomain)
 
 
@@ -111,10 +101,7 @@ def dnsdomain_register_for_zone(context, fqdomain: str, zone: str) -> Row:
     previous ``project_id`` behind).  Returns the domain's row.
     """
     _check_domain(fqdomain)
-    if not isinstance(zone, str) or not zone:
-        raise exception.InvalidInput(
-            reason=f"zone must be a non-empty string, not {zone!r}"
-        )
+    _query.require_text(zone, "zone")
 
     return _register(
         fqdomain, scope="private", availability_zone=zone, project_id=None
@@ -132,10 +119,7 @@ def dnsdomain_register_for_project(
     a previous zone behind).  Returns the domain's row.
     """
     _check_domain(fqdomain)
-    if not isinstance(project, str) or not project:
-        raise exception.InvalidInput(
-            reason=f"project must be a non-empty string, not {project!r}"
-        )
+    _query.require_text(project, "project")
 
     return _register(
         fqdomain, scope="public", project_id=project, availability_zone=None

@@ -129,7 +129,7 @@ def _by_address(
 
 def _network_key(session: Session, network: Any) -> int | None:
     """Return the id of ``network``, given as an id or a network uuid."""
-    key = _ipam.as_id(network)
+    key = _query.as_id(network)
     if key is not None or not _query.is_uuid_like(network):
         return key
     return session.scalar(
@@ -185,7 +185,7 @@ def fixed_ip_associate(
             )
 
         _take_for_instance(
-            session, ref, instance_uuid, _ipam.as_id(network_id)
+            session, ref, instance_uuid, _query.as_id(network_id)
         )
         return ref.address
 
@@ -219,7 +219,7 @@ def _associable(session, context, address, network_id, reserved):
     FixedIpNotFoundForNetwork."""
     if not isinstance(reserved, bool):
         raise exception.InvalidInput(reason="reserved must be a boolean")
-    key = _ipam.as_id(network_id)
+    key = _query.as_id(network_id)
     in_network = FixedIp.network_id.is_(None)
     if key is not None:
         in_network = or_(FixedIp.network_id == key, in_network)
@@ -259,11 +259,11 @@ def fixed_ip_associate_pool(
     NoMoreFixedIps when the network has no free IP.
     """
     _check_pool_args(instance_uuid, host)
-    key = _ipam.as_id(network_id)
+    key = _query.as_id(network_id)
     if key is None and network_id is not None:
         raise exception.NoMoreFixedIps()
     with _session.writer() as session:
-        picked = _ipam.claim(
+        picked = _query.claim(
             session,
             FixedIp,
             _free_in_pool(key),
@@ -414,7 +414,7 @@ def fixed_ip_update(context, address: str, values: Mapping[str, Any]) -> Row:
     with _session.writer() as session:
         ref = _by_address(session, context, address)
         try:
-            with _ipam.savepoint(session):
+            with _session.savepoint(session):
                 for key, value in checked.items():
                     setattr(ref, key, value)
         except exception.DBDuplicateEntry:
@@ -435,7 +435,7 @@ def fixed_ip_get(context, id: int) -> Row:
     For a user context an IP of an instance must be of its project
     (NotAuthorized otherwise).
     """
-    key = _ipam.as_id(id)
+    key = _query.as_id(id)
     if key is None:
         raise exception.FixedIpNotFound(id=id)
     with _session.reader() as session:
@@ -570,7 +570,7 @@ def fixed_ips_by_virtual_interface(context, vif_id: int) -> list[Row]:
     An empty list when it has none: the spec's "or raise" was never what
     the original did, and its callers iterate over the result.
     """
-    key = _ipam.as_id(vif_id)
+    key = _query.as_id(vif_id)
     if key is None:
         return []
     with _session.reader() as session:
@@ -612,18 +612,16 @@ def virtual_interface_create(context, values: Mapping[str, Any]) -> Row:
 
     with _session.writer() as session:
         ref = VirtualInterface(**checked)
-        try:
-            with _ipam.savepoint(session):
-                session.add(ref)
-        except exception.DBDuplicateEntry:
-            raise exception.VirtualInterfaceCreateException() from None
+        _session.insert(
+            session, ref, duplicate=exception.VirtualInterfaceCreateException
+        )
         return _query.to_row(ref)
 
 
 @_auth.require_context
 def virtual_interface_get(context, vif_id: int) -> Row | None:
     """Return the virtual interface with ``vif_id``, or None."""
-    key = _ipam.as_id(vif_id)
+    key = _query.as_id(vif_id)
     if key is None:
         return None
     return _first_vif(
@@ -674,7 +672,7 @@ def virtual_interface_get_by_instance_and_network(
     ``instance_id`` is the instance's uuid.  Raises InvalidUUID, and
     InstanceNotFound when the instance is not visible to the context.
     """
-    key = _ipam.as_id(network_id)
+    key = _query.as_id(network_id)
     with _session.reader() as session:
         _check_instance_exists(session, context, instance_id)
         if key is None and network_id is not None:
@@ -703,7 +701,7 @@ def virtual_interface_get_all(context) -> list[Row]:
 @_auth.require_context
 def virtual_interface_delete(context, vif_id: int) -> None:
     """Delete (for good) the virtual interface ``vif_id``; no-op if gone."""
-    key = _ipam.as_id(vif_id)
+    key = _query.as_id(vif_id)
     if key is None:
         return
     with _session.writer() as session:

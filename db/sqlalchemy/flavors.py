@@ -20,7 +20,6 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import exc as sa_exc
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
@@ -50,7 +49,6 @@ __all__ = [
     "instance_type_get_by_name",
 ]
 
-_MAX_ID = 2**31 - 1
 _REQUIRED = ("name", "flavorid", "memory_mb", "vcpus")
 #: column -> smallest value a flavor may have there.
 _MINIMUM = {
@@ -67,36 +65,12 @@ _FILTERS = ("disabled", "is_public", "min_memory_mb", "min_root_gb")
 # Argument checks
 
 
-def _int_id(value: Any) -> int | None:
-    """Return ``value`` as an integer id, or None if it cannot be one.
-
-    A string of digits counts; anything out of the column's range cannot
-    name a row, so it is None too.  Non-integers raise InvalidID.
-    """
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise exception.InvalidID(id=value)
-    if not 0 < value <= _MAX_ID:
-        return None
-    return value
-
-
 def _flavorid(value: Any) -> str:
     """Return a flavorid argument as the string the column holds."""
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     if not isinstance(value, str):
         raise exception.FlavorNotFound(flavor_id=value)
-    return value
-
-
-def _text(value: Any, what: str) -> str:
-    """Return ``value`` if it is a non-empty string, else InvalidInput."""
-    if not isinstance(value, str) or not value:
-        raise exception.InvalidInput(
-            reason=f"{what} must be a non-empty string, not {value!r}"
-        )
     return value
 
 
@@ -107,26 +81,16 @@ def _check_specs(specs: Any) -> dict[str, str | None]:
     empty keys and over-long keys or values raise before anything is
     written.
     """
-    if not isinstance(specs, Mapping):
-        raise exception.InvalidInput(
-            reason=f"extra_specs must be a dict, not {type(specs).__name__}"
-        )
-    checked = {}
-    for key, value in specs.items():
-        values = _query.check_values(
-            InstanceTypeExtraSpecs,
-            {"key": _text(key, "an extra spec key"), "value": value},
-        )
-        checked[values["key"]] = values["value"]
-    return checked
+    return _query.check_items(
+        InstanceTypeExtraSpecs,
+        specs,
+        "extra_specs",
+        lambda key: _query.require_text(key, "an extra spec key"),
+    )
 
 
 def _check_flavor(values: Any) -> tuple[dict[str, Any], dict]:
     """Return the checked columns and extra specs of a new flavor."""
-    if not isinstance(values, Mapping):
-        raise exception.InvalidInput(
-            reason=f"values must be a dict, not {type(values).__name__}"
-        )
     columns = _query.check_values(
         InstanceTypes, values, ignore=("extra_specs", "id")
     )
@@ -190,10 +154,7 @@ def _live_flavor(session: Session, context, flavor_id: Any) -> InstanceTypes:
 
 def _get_all_query(context, inactive: bool, filters: Any):
     """Return the query of ``instance_type_get_all`` with its filters."""
-    if not isinstance(filters, Mapping):
-        raise exception.InvalidInput(
-            reason=f"filters must be a dict, not {type(filters).__name__}"
-        )
+    _query.require_dict(filters, "filters")
     for name in filters:
         if name not in _FILTERS:
             raise exception.InvalidFilter(
@@ -252,17 +213,13 @@ def instance_type_create(context, values: Mapping[str, Any]) -> Row:
 
     with _session.writer() as session:
         flavor = InstanceTypes(**columns)
-        try:
-            with session.begin_nested():
-                session.add(flavor)
-                session.flush()
-        except sa_exc.IntegrityError as exc:
-            error = _session.translate(exc)
-            if isinstance(error, exception.DBDuplicateEntry):
-                raise exception.InstanceTypeExists(
-                    name=columns["name"], flavorid=columns["flavorid"]
-                ) from None
-            raise error from exc
+        _session.insert(
+            session,
+            flavor,
+            duplicate=lambda: exception.InstanceTypeExists(
+                name=columns["name"], flavorid=columns["flavorid"]
+            ),
+        )
 
         rows = [
             InstanceTypeExtraSpecs(
@@ -311,7 +268,7 @@ def instance_type_get(context, id: Any) -> Row:
     Follows the context's ``read_deleted``.  Raises
     InstanceTypeNotFound.
     """
-    key = _int_id(id)
+    key = _query.int_id(id, bounded=True)
     with _session.reader() as session:
         flavor = None
         if key is not None:
@@ -426,32 +383,24 @@ def instance_type_access_add(context, flavor_id: Any, project_id: str) -> Row:
     has access (also when a concurrent call just granted it).  Returns
     the access row.
     """
-    _text(project_id, "project_id")
+    _query.require_text(project_id, "project_id")
     with _session.writer() as session:
         flavor = _live_flavor(session, context, flavor_id)
+        exists = exception.FlavorAccessExists(
+            flavor_id=flavor_id, project_id=project_id
+        )
         if _access_row(session, flavor.id, project_id, live=True):
-            raise exception.FlavorAccessExists(
-                flavor_id=flavor_id, project_id=project_id
-            )
+            raise exists
 
         access = _access_row(session, flavor.id, project_id, live=False)
-        try:
-            with session.begin_nested():
-                if access is None:
-                    access = InstanceTypeProjects(
-                        instance_type_id=flavor.id, project_id=project_id
-                    )
-                    session.add(access)
-                else:
-                    _query.revive(access)
-                session.flush()
-        except sa_exc.IntegrityError as exc:
-            error = _session.translate(exc)
-            if isinstance(error, exception.DBDuplicateEntry):
-                raise exception.FlavorAccessExists(
-                    flavor_id=flavor_id, project_id=project_id
-                ) from None
-            raise error from exc
+        with _session.savepoint(session, duplicate=lambda: exists):
+            if access is None:
+                access = InstanceTypeProjects(
+                    instance_type_id=flavor.id, project_id=project_id
+                )
+                session.add(access)
+            else:
+                _query.revive(access)
         return _query.to_row(access)
 
 
@@ -509,7 +458,7 @@ def _set_spec(session: Session, flavor_pk: int, key: str, value) -> None:
     spec = _live_spec(session, flavor_pk, key)
     if spec is None:
         try:
-            with session.begin_nested():
+            with _session.savepoint(session):
                 spec = _deleted_spec(session, flavor_pk, key)
                 if spec is None:
                     spec = InstanceTypeExtraSpecs(
@@ -519,13 +468,8 @@ def _set_spec(session: Session, flavor_pk: int, key: str, value) -> None:
                 else:
                     _query.revive(spec)
                     spec.value = value
-                session.flush()
             return
-        except sa_exc.IntegrityError as exc:
-            if not isinstance(
-                _session.translate(exc), exception.DBDuplicateEntry
-            ):
-                raise
+        except exception.DBDuplicateEntry:
             spec = _live_spec(session, flavor_pk, key)
     spec.value = value
 

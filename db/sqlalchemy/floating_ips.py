@@ -8,7 +8,7 @@ canonical form (``_ipam.address``) and are unique among live rows
 check-then-insert.
 
 Allocation must hand out each free address once, however many conductors
-ask at the same moment.  :func:`db.sqlalchemy._ipam.claim` does it without
+ask at the same moment.  :func:`db.sqlalchemy._query.claim` does it without
 table locks (Galera clusters reject them): where the database can skip
 locked rows (PostgreSQL, MySQL 8, MariaDB 10.6) an allocator locks the
 first free row nobody else holds; elsewhere it takes a row with a guarded
@@ -23,7 +23,6 @@ import logging
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from sqlalchemy import exc as sa_exc
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -67,30 +66,6 @@ _CHUNK = 256
 
 # --------------------------------------------------------------------------
 # Input checks and shared queries
-
-
-def _check_str(name: str, value: Any, nullable: bool = False) -> None:
-    if value is None and nullable:
-        return
-    if not isinstance(value, str) or not value:
-        raise exception.InvalidInput(
-            reason=f"{name} must be a non-empty string, not {value!r}"
-        )
-
-
-def _insert(session: Session, *objs: models.Base) -> None:
-    """Add and flush ``objs`` in a savepoint, translating its errors.
-
-    A unique violation rolls back only the savepoint and surfaces as
-    ``DBDuplicateEntry``, so the caller can turn it into its own error
-    while the rest of the transaction stays usable.
-    """
-    try:
-        with session.begin_nested():
-            session.add_all(objs)
-            session.flush()
-    except sa_exc.SQLAlchemyError as exc:
-        raise _session.translate(exc) from None
 
 
 def _get_by_address(
@@ -141,7 +116,7 @@ def _fixed_ip_by_address(
 
 
 def _by_fixed_ip_id(session: Session, context, fixed_ip_id: Any) -> list:
-    key = _ipam.as_id(fixed_ip_id)
+    key = _query.as_id(fixed_ip_id)
     if key is None:
         return []
     stmt = (
@@ -190,10 +165,10 @@ def _claim_free_ip(
     """Give one free address of ``pool`` to the project; None if none.
 
     A free address is live, unallocated and unassociated.
-    :func:`_ipam.claim` makes sure two racing callers never get the same
+    :func:`_query.claim` makes sure two racing callers never get the same
     row (SKIP LOCKED where the database has it, else a guarded UPDATE).
     """
-    ip_id = _ipam.claim(
+    ip_id = _query.claim(
         session,
         FloatingIp,
         where=(
@@ -222,8 +197,8 @@ def floating_ip_allocate_address(
     when the pool has no free address, NotAuthorized when a user context
     allocates for another project.
     """
-    _check_str("project_id", project_id)
-    _check_str("pool", pool, nullable=True)
+    _query.require_text(project_id, "project_id")
+    _query.require_text(pool, "pool", nullable=True)
     _auth.authorize_project_context(context, project_id)
 
     with _session.writer() as session:
@@ -248,10 +223,11 @@ def floating_ip_create(context, values: Mapping[str, Any]) -> str:
     address = checked["address"] = _ipam.address(checked.get("address"))
 
     with _session.writer() as session:
-        try:
-            _insert(session, FloatingIp(**checked))
-        except exception.DBDuplicateEntry:
-            raise exception.FloatingIpExists(address=address) from None
+        _session.insert(
+            session,
+            FloatingIp(**checked),
+            duplicate=lambda: exception.FloatingIpExists(address=address),
+        )
     return address
 
 
@@ -289,7 +265,7 @@ def floating_ip_bulk_create(context, ips: Iterable[Mapping]) -> None:
     with _session.writer() as session:
         _raise_if_taken(session, context, addresses)
         try:
-            _insert(session, *(FloatingIp(**row) for row in rows))
+            _session.insert(session, *(FloatingIp(**row) for row in rows))
         except exception.DBDuplicateEntry:
             # Another caller created one of them since the check.
             _raise_if_taken(session, context, addresses)
@@ -341,7 +317,7 @@ def floating_ip_fixed_ip_associate(
     moves.  Raises FloatingIpNotFoundForAddress or
     FixedIpNotFoundForAddress.
     """
-    _check_str("host", host, nullable=True)
+    _query.require_text(host, "host", nullable=True)
 
     with _session.writer() as session:
         floating = _get_by_address(
@@ -422,14 +398,12 @@ def floating_ip_update(
 
     with _session.writer() as session:
         ref = _get_by_address(session, context, address, lock=True)
-        for key, value in checked.items():
-            setattr(ref, key, value)
-        try:
-            _insert(session, ref)
-        except exception.DBDuplicateEntry:
-            raise exception.FloatingIpExists(
-                address=checked.get("address", address)
-            ) from None
+        exists = exception.FloatingIpExists(
+            address=checked.get("address", address)
+        )
+        with _session.savepoint(session, duplicate=lambda: exists):
+            for key, value in checked.items():
+                setattr(ref, key, value)
         return _query.to_row(ref)
 
 
@@ -440,7 +414,7 @@ def floating_ip_update(
 @_auth.require_context
 def floating_ip_get(context, id: int) -> Row:
     """Return the floating IP with ``id``.  Raises FloatingIpNotFound."""
-    key = _ipam.as_id(id)
+    key = _query.as_id(id)
 
     with _session.reader() as session:
         ref = None
@@ -485,7 +459,7 @@ def floating_ip_get_all_by_host(context, host: str) -> list[Row]:
 
     Raises FloatingIpNotFoundForHost when there are none.
     """
-    _check_str("host", host)
+    _query.require_text(host, "host")
 
     with _session.reader() as session:
         stmt = (
@@ -514,7 +488,7 @@ def floating_ip_get_all_by_project(context, project_id: str) -> list[Row]:
 
     Raises NotAuthorized for a user context of another project.
     """
-    _check_str("project_id", project_id)
+    _query.require_text(project_id, "project_id")
     _auth.authorize_project_context(context, project_id)
 
     with _session.reader() as session:
@@ -529,7 +503,7 @@ def floating_ip_count_by_project(context, project_id: str) -> int:
 
     Raises NotAuthorized for a user context of another project.
     """
-    _check_str("project_id", project_id)
+    _query.require_text(project_id, "project_id")
     _auth.authorize_project_context(context, project_id)
 
     with _session.reader() as session:
@@ -578,7 +552,7 @@ def _instance_uuid(session: Session, instance_id: Any) -> str:
     """Resolve ``instance_id``: an instance uuid, or an integer id."""
     if _query.is_uuid_like(instance_id):
         return instance_id
-    key = None if isinstance(instance_id, str) else _ipam.as_id(instance_id)
+    key = None if isinstance(instance_id, str) else _query.as_id(instance_id)
     if key is None:
         raise exception.InvalidUUID(uuid=instance_id)
     uuid = session.scalar(

@@ -25,7 +25,6 @@ import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import exc as sa_exc
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -67,26 +66,9 @@ __all__ = [
     "instance_system_metadata_update",
 ]
 
-_MAX_ID = 2**31 - 1
-
 
 # --------------------------------------------------------------------------
 # Shared lookups and argument checks
-
-
-def _int_id(value: Any) -> int | None:
-    """Return ``value`` as an integer row id, or None if none can match.
-
-    A string of digits counts as its number; a number outside the id
-    column's range names no row (None).  Anything else raises InvalidID.
-    """
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise exception.InvalidID(id=value)
-    if not 0 < value <= _MAX_ID:
-        return None
-    return value
 
 
 def _instance_query(context, *where: Any, read_deleted: str | None = None):
@@ -139,11 +121,6 @@ def _check_uuids(values: Any, what: str) -> list[str]:
     return values
 
 
-def _is_duplicate(exc: sa_exc.IntegrityError) -> bool:
-    """Return True if ``exc`` is a unique violation."""
-    return isinstance(_session.translate(exc), exception.DBDuplicateEntry)
-
-
 # --------------------------------------------------------------------------
 # Metadata and system metadata
 
@@ -159,15 +136,14 @@ def _check_metadata(model, metadata: Any) -> dict[str, str | None]:
             reason=f"{model.__tablename__} must be given as a dict, not "
             f"{type(metadata).__name__}"
         )
-    checked: dict[str, str | None] = {}
-    for key, value in metadata.items():
+
+    def check_key(key: Any) -> None:
         if key is None:
             raise exception.InvalidValue(
                 column=f"{model.__tablename__}.key", reason="may not be null"
             )
-        item = _query.check_values(model, {"key": key, "value": value})
-        checked[item["key"]] = item["value"]
-    return checked
+
+    return _query.check_items(model, metadata, "metadata", check_key)
 
 
 def _live_items(session: Session, model, instance_uuid: str) -> list:
@@ -314,10 +290,7 @@ def instance_system_metadata_update(
 
 def _check_cache_values(values: Any, instance_uuid: str) -> dict[str, Any]:
     """Check cache ``values``; the cache always belongs to the instance."""
-    if not isinstance(values, Mapping):
-        raise exception.InvalidInput(
-            reason=f"values must be a dict, not {type(values).__name__}"
-        )
+    _query.require_dict(values)
     owner = values.get("instance_uuid", instance_uuid)
     if owner != instance_uuid:
         raise exception.InvalidInput(
@@ -354,12 +327,8 @@ def _add_cache(
     """
     cache = InstanceInfoCache(instance_uuid=instance_uuid, **values)
     try:
-        with session.begin_nested():
-            session.add(cache)
-            session.flush()
-    except sa_exc.IntegrityError as exc:
-        if not _is_duplicate(exc):
-            raise
+        _session.insert(session, cache)
+    except exception.DBDuplicateEntry:
         LOG.debug("Info cache of %s was created concurrently", instance_uuid)
         stmt = select(InstanceInfoCache).where(
             InstanceInfoCache.instance_uuid == instance_uuid
@@ -376,10 +345,7 @@ def instance_info_cache_create(context, values: Mapping[str, Any]) -> Row:
     DBDuplicateEntry if the instance has a cache already (every instance
     gets one when it is created).
     """
-    if not isinstance(values, Mapping):
-        raise exception.InvalidInput(
-            reason=f"values must be a dict, not {type(values).__name__}"
-        )
+    _query.require_dict(values)
     instance_uuid = _query.validate_uuid(values.get("instance_uuid"))
     checked = _check_cache_values(values, instance_uuid)
     with _session.writer() as session:
@@ -445,10 +411,6 @@ def instance_info_cache_delete(context, instance_uuid: str) -> None:
 
 
 def _check_fault(values: Any) -> dict[str, Any]:
-    if not isinstance(values, Mapping):
-        raise exception.InvalidInput(
-            reason=f"values must be a dict, not {type(values).__name__}"
-        )
     checked = _query.check_values(InstanceFault, values)
     _query.validate_uuid(checked.get("instance_uuid"))
     if checked.get("code") is None:
@@ -528,12 +490,8 @@ def _add_ec2_mapping(
         return existing
     mapping = InstanceIdMapping(uuid=instance_uuid)
     try:
-        with session.begin_nested():
-            session.add(mapping)
-            session.flush()
-    except sa_exc.IntegrityError as exc:
-        if not _is_duplicate(exc):
-            raise
+        _session.insert(session, mapping)
+    except exception.DBDuplicateEntry:
         return session.scalars(stmt).one()
     return mapping
 
@@ -583,7 +541,7 @@ def get_instance_uuid_by_ec2_id(context, ec2_id: int) -> str:
     that has no mapping.
     """
     uuid = None
-    key = _int_id(ec2_id)
+    key = _query.int_id(ec2_id, bounded=True)
     if key is not None:
         stmt = _query.model_query(
             context, InstanceIdMapping, InstanceIdMapping.uuid,
@@ -601,7 +559,7 @@ def get_instance_uuid_by_ec2_id(context, ec2_id: int) -> str:
 
 
 def _require_group(session: Session, context, security_group_id: Any):
-    key = _int_id(security_group_id)
+    key = _query.int_id(security_group_id, bounded=True)
     group = None
     if key is not None:
         stmt = _query.model_query(
@@ -660,7 +618,7 @@ def instance_remove_security_group(
     changes nothing.  Raises InvalidUUID or InstanceNotFound.
     """
     instance_uuid = _query.validate_uuid(instance_id)
-    group_id = _int_id(security_group_id)
+    group_id = _query.int_id(security_group_id, bounded=True)
     with _session.writer() as session:
         _require_instance(session, context, instance_uuid, lock=True)
         if group_id is not None:

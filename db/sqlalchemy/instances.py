@@ -187,7 +187,7 @@ def instance_get(context, instance_id: int) -> Row:
 
     Raises InstanceNotFound, or InvalidID for an id that is no integer.
     """
-    key = _extras._int_id(instance_id)
+    key = _query.int_id(instance_id, bounded=True)
     with _session.reader() as session:
         inst = None
         if key is not None:
@@ -431,10 +431,6 @@ def _check_group_names(names: Any) -> list[str]:
 
 def _check_create(values: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     """Return (columns, extras) of instance_create's ``values``."""
-    if not isinstance(values, Mapping):
-        raise exception.InvalidInput(
-            reason=f"values must be a dict, not {type(values).__name__}"
-        )
     columns = _query.check_values(Instance, values, ignore=_CREATE_EXTRAS)
     if columns.get("uuid") is None:
         columns["uuid"] = str(uuid_lib.uuid4())
@@ -536,11 +532,7 @@ class _Change:
 
 def _check_update(instance_uuid: str, values: Any) -> _Change:
     """Check update ``values`` without changing the caller's dict."""
-    if not isinstance(values, Mapping):
-        raise exception.InvalidInput(
-            reason=f"values must be a dict, not {type(values).__name__}"
-        )
-    values = dict(values)
+    values = _query.require_dict(values)
     change = _Change(columns={})
     change.expected = values.pop("expected_task_state", _UNSET)
     for key, model in (

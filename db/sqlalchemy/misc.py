@@ -14,7 +14,6 @@ import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import exc as sa_exc
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
@@ -64,40 +63,6 @@ BandwidthUsage = models.BandwidthUsage
 # Helpers
 
 
-def _check_str(name: str, value: Any, nullable: bool = False) -> None:
-    if value is None and nullable:
-        return
-    if not isinstance(value, str) or not value:
-        raise exception.InvalidInput(
-            reason=f"{name} must be a non-empty string, not {value!r}"
-        )
-
-
-def _as_id(value: Any) -> int | None:
-    """Return ``value`` as a row id, or None if no row can have it."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value)
-    if isinstance(value, int) and 0 < value < 2**31:
-        return value
-    return None
-
-
-def _insert(session: Session, obj: models.Base) -> None:
-    """Add and flush ``obj`` in a savepoint, translating its errors.
-
-    A unique violation rolls back only the savepoint and surfaces as
-    ``DBDuplicateEntry``; the rest of the transaction stays usable.
-    """
-    try:
-        with session.begin_nested():
-            session.add(obj)
-            session.flush()
-    except sa_exc.SQLAlchemyError as exc:
-        raise _session.translate(exc) from None
-
-
 def _live(context, model):
     return _query.model_query(context, model, read_deleted="no")
 
@@ -121,16 +86,19 @@ def key_pair_create(context, values: Mapping[str, Any]) -> Row:
     NotAuthorized when a user context creates one for another user.
     """
     checked = _query.check_values(KeyPair, values)
-    _check_str("user_id", checked.get("user_id"))
-    _check_str("name", checked.get("name"))
+    _query.require_text(checked.get("user_id"), "user_id")
+    _query.require_text(checked.get("name"), "name")
     _auth.authorize_user_context(context, checked["user_id"])
 
     with _session.writer() as session:
         ref = KeyPair(**checked)
-        try:
-            _insert(session, ref)
-        except exception.DBDuplicateEntry:
-            raise exception.KeyPairExists(key_name=checked["name"]) from None
+        _session.insert(
+            session,
+            ref,
+            duplicate=lambda: exception.KeyPairExists(
+                key_name=checked["name"]
+            ),
+        )
         return _query.to_row(ref)
 
 
@@ -140,8 +108,8 @@ def key_pair_get(context, user_id: str, name: str) -> Row:
 
     Raises KeypairNotFound(user_id=, name=).
     """
-    _check_str("user_id", user_id)
-    _check_str("name", name)
+    _query.require_text(user_id, "user_id")
+    _query.require_text(name, "name")
     _auth.authorize_user_context(context, user_id)
 
     with _session.reader() as session:
@@ -157,8 +125,8 @@ def key_pair_destroy(context, user_id: str, name: str) -> None:
 
     Raises KeypairNotFound(user_id=, name=).
     """
-    _check_str("user_id", user_id)
-    _check_str("name", name)
+    _query.require_text(user_id, "user_id")
+    _query.require_text(name, "name")
     _auth.authorize_user_context(context, user_id)
 
     with _session.writer() as session:
@@ -172,7 +140,7 @@ def key_pair_destroy(context, user_id: str, name: str) -> None:
 @_auth.require_context
 def key_pair_destroy_all_by_user(context, user_id: str) -> None:
     """Soft-delete every live key pair of the user."""
-    _check_str("user_id", user_id)
+    _query.require_text(user_id, "user_id")
     _auth.authorize_user_context(context, user_id)
 
     with _session.writer() as session:
@@ -182,7 +150,7 @@ def key_pair_destroy_all_by_user(context, user_id: str) -> None:
 @_auth.require_context
 def key_pair_get_all_by_user(context, user_id: str) -> list[Row]:
     """Return the user's live key pairs, oldest first."""
-    _check_str("user_id", user_id)
+    _query.require_text(user_id, "user_id")
     _auth.authorize_user_context(context, user_id)
 
     with _session.reader() as session:
@@ -197,7 +165,7 @@ def key_pair_get_all_by_user(context, user_id: str) -> list[Row]:
 @_auth.require_context
 def key_pair_count_by_user(context, user_id: str) -> int:
     """Count the user's live key pairs."""
-    _check_str("user_id", user_id)
+    _query.require_text(user_id, "user_id")
     _auth.authorize_user_context(context, user_id)
 
     with _session.reader() as session:
@@ -218,7 +186,7 @@ def certificate_create(context, values: Mapping[str, Any]) -> Row:
 
     with _session.writer() as session:
         ref = Certificate(**checked)
-        _insert(session, ref)
+        _session.insert(session, ref)
         return _query.to_row(ref)
 
 
@@ -231,14 +199,14 @@ def _certificates(context, *where) -> list[Row]:
 @_auth.require_admin_context
 def certificate_get_all_by_project(context, project_id: str) -> list[Row]:
     """Return the project's live certificates."""
-    _check_str("project_id", project_id)
+    _query.require_text(project_id, "project_id")
     return _certificates(context, Certificate.project_id == project_id)
 
 
 @_auth.require_admin_context
 def certificate_get_all_by_user(context, user_id: str) -> list[Row]:
     """Return the user's live certificates."""
-    _check_str("user_id", user_id)
+    _query.require_text(user_id, "user_id")
     return _certificates(context, Certificate.user_id == user_id)
 
 
@@ -247,8 +215,8 @@ def certificate_get_all_by_user_and_project(
     context, user_id: str, project_id: str
 ) -> list[Row]:
     """Return the user's live certificates within the project."""
-    _check_str("user_id", user_id)
-    _check_str("project_id", project_id)
+    _query.require_text(user_id, "user_id")
+    _query.require_text(project_id, "project_id")
     return _certificates(
         context,
         Certificate.user_id == user_id,
@@ -267,7 +235,7 @@ def s3_image_create(context, image_uuid: str) -> Row:
 
     with _session.writer() as session:
         ref = S3Image(uuid=image_uuid)
-        _insert(session, ref)
+        _session.insert(session, ref)
         return _query.to_row(ref)
 
 
@@ -276,7 +244,7 @@ def s3_image_get(context, image_id: int) -> Row:
 
     Raises ImageNotFound(image_id=).
     """
-    key = _as_id(image_id)
+    key = _query.as_id(image_id)
 
     with _session.reader() as session:
         ref = None
@@ -329,9 +297,9 @@ def _task_where(
 ) -> list:
     """The WHERE clauses naming one task's rows; None host/state match
     any.  Periods compare as timestamps, whatever form they came in."""
-    _check_str("task_name", task_name)
-    _check_str("host", host, nullable=True)
-    _check_str("state", state, nullable=True)
+    _query.require_text(task_name, "task_name")
+    _query.require_text(host, "host", nullable=True)
+    _query.require_text(state, "state", nullable=True)
     where = [
         TaskLog.task_name == task_name,
         TaskLog.period_beginning == _period(
@@ -363,7 +331,7 @@ def task_log_begin_task(
     a finished period is not run again.  Periods are datetimes (naive
     means UTC) or ISO-8601 strings.
     """
-    _check_str("host", host)
+    _query.require_text(host, "host")
     checked = _query.check_values(TaskLog, {
         "task_name": task_name,
         "host": host,
@@ -376,12 +344,13 @@ def task_log_begin_task(
 
     with _session.writer() as session:
         ref = TaskLog(**checked)
-        try:
-            _insert(session, ref)
-        except exception.DBDuplicateEntry:
-            raise exception.TaskAlreadyRunning(
+        _session.insert(
+            session,
+            ref,
+            duplicate=lambda: exception.TaskAlreadyRunning(
                 task_name=task_name, host=host
-            ) from None
+            ),
+        )
         return _query.to_row(ref)
 
 
@@ -400,7 +369,7 @@ def task_log_end_task(
     Records ``errors`` and, when given, ``message``.  Raises
     TaskNotRunning when :func:`task_log_begin_task` never recorded it.
     """
-    _check_str("host", host)
+    _query.require_text(host, "host")
     values = {"state": "DONE", "errors": errors}
     if message:
         values["message"] = message
@@ -477,7 +446,7 @@ def _agent_build_exists(values: Mapping[str, Any]) -> exception.Duplicate:
 
 def _agent_build(session: Session, context, agent_build_id: Any):
     """Load the live agent build; raises AgentBuildNotFound(id=)."""
-    key = _as_id(agent_build_id)
+    key = _query.as_id(agent_build_id)
     ref = None
     if key is not None:
         ref = session.scalars(
@@ -499,10 +468,9 @@ def agent_build_create(context, values: Mapping[str, Any]) -> Row:
 
     with _session.writer() as session:
         ref = AgentBuild(**checked)
-        try:
-            _insert(session, ref)
-        except exception.DBDuplicateEntry:
-            raise _agent_build_exists(checked) from None
+        _session.insert(
+            session, ref, duplicate=lambda: _agent_build_exists(checked)
+        )
         return _query.to_row(ref)
 
 
@@ -513,7 +481,7 @@ def agent_build_get_by_triple(
     """Return the live build for the triple, or None if there is none."""
     for name, value in (("hypervisor", hypervisor), ("os", os),
                         ("architecture", architecture)):
-        _check_str(name, value, nullable=True)
+        _query.require_text(value, name, nullable=True)
 
     with _session.reader() as session:
         stmt = _live(context, AgentBuild).where(
@@ -546,12 +514,10 @@ def agent_build_update(
 
     with _session.writer() as session:
         ref = _agent_build(session, context, agent_build_id)
-        for key, value in checked.items():
-            setattr(ref, key, value)
-        try:
-            _insert(session, ref)
-        except exception.DBDuplicateEntry:
-            raise _agent_build_exists(checked) from None
+        exists = _agent_build_exists(checked)
+        with _session.savepoint(session, duplicate=lambda: exists):
+            for key, value in checked.items():
+                setattr(ref, key, value)
         return _query.to_row(ref)
 
 
@@ -572,7 +538,7 @@ def agent_build_destroy(context, agent_update_id: int) -> None:
 
 def _bw_key(uuid: Any, mac: Any, start_period: Any) -> dict[str, Any]:
     _query.validate_uuid(uuid)
-    _check_str("mac", mac)
+    _query.require_text(mac, "mac")
     key = {"uuid": uuid, "mac": mac, "start_period": start_period}
     return _query.check_values(BandwidthUsage, key)
 
@@ -624,7 +590,7 @@ def bw_usage_update(
         if _bw_update(session, key, values):
             return
         try:
-            _insert(session, BandwidthUsage(**key, **values))
+            _session.insert(session, BandwidthUsage(**key, **values))
         except exception.DBDuplicateEntry:
             if not _bw_update(session, key, values):
                 # The row that beat us is gone again: start over.
@@ -645,7 +611,7 @@ def bw_usage_get_by_uuids(
         raise exception.InvalidInput(reason="uuids must be a list of uuids")
     uuids = list(uuids)
     for uuid in uuids:
-        _check_str("uuid", uuid)
+        _query.require_text(uuid, "uuid")
     start = _query.check_values(
         BandwidthUsage, {"start_period": start_period}
     )["start_period"]

@@ -112,14 +112,6 @@ def _check_values(values: Mapping[str, Any]) -> dict[str, Any]:
     return checked
 
 
-def _check_name(name: str, value: Any) -> str:
-    if not isinstance(value, str) or not value:
-        raise exception.InvalidInput(
-            reason=f"{name} must be a non-empty string, not {value!r}"
-        )
-    return value
-
-
 def _live():
     return select(Network).where(Network.deleted == 0)
 
@@ -133,7 +125,7 @@ def _get(
 ) -> models.Network:
     """Load the network ``network_id`` (a live one unless ``read_deleted``
     says otherwise; None follows the context); raise NetworkNotFound."""
-    key = _ipam.as_id(network_id)
+    key = _query.as_id(network_id)
     ref = None
     if key is not None:
         ref = session.scalars(
@@ -160,7 +152,7 @@ def _unique(session: Session, values: Mapping[str, Any]) -> Iterator[None]:
     """Run the block's writes in a savepoint; turn a unique violation
     into DuplicateVlan or NetworkExists."""
     try:
-        with _ipam.savepoint(session):
+        with _session.savepoint(session):
             yield
     except exception.DBDuplicateEntry as exc:
         raise _duplicate(exc, values) from None
@@ -308,7 +300,7 @@ def network_associate(
     is claimed; each network goes to one project even when callers race.
     Raises NoMoreNetworks when there is none free.
     """
-    _check_name("project_id", project_id)
+    _query.require_text(project_id, "project_id")
     with _session.writer() as session:
         if not force:
             _serialize_project(session, project_id)
@@ -321,11 +313,11 @@ def network_associate(
 
         where = [Network.project_id.is_(None)]
         if network_id is not None:
-            key = _ipam.as_id(network_id)
+            key = _query.as_id(network_id)
             if key is None:
                 raise exception.NoMoreNetworks()
             where.append(Network.id == key)
-        picked = _ipam.claim(
+        picked = _query.claim(
             session, Network, where, {"project_id": project_id}
         )
         if picked is None:
@@ -350,8 +342,8 @@ def network_set_host(context, network_id: int, host_id: str) -> str:
     the one set before (also by a concurrent caller that got there
     first).  Raises NetworkNotFound.
     """
-    _check_name("host_id", host_id)
-    key = _ipam.as_id(network_id)
+    _query.require_text(host_id, "host_id")
+    key = _query.as_id(network_id)
     if key is None:
         raise exception.NetworkNotFound(network_id=network_id)
     with _session.writer() as session:
@@ -385,7 +377,7 @@ def network_get_index(context, network_id: int) -> int:
     constraint, so concurrent callers never share one.  Raises
     NetworkNotFound.
     """
-    key = _ipam.as_id(network_id)
+    key = _query.as_id(network_id)
     if key is None:
         raise exception.NetworkNotFound(network_id=network_id)
     with _session.writer() as session:
@@ -423,7 +415,7 @@ def _set_index(session: Session, network_id: int, index: int) -> bool:
     """Give the network ``index`` if it has none; False if that lost a
     race (the index was taken, or the network got one meanwhile)."""
     try:
-        with _ipam.savepoint(session):
+        with _session.savepoint(session):
             result = session.execute(
                 update(Network)
                 .where(
@@ -598,7 +590,7 @@ def network_create_fixed_ips(
 @_auth.require_admin_context
 def network_count_reserved_ips(context, network_id: int) -> int:
     """Count the live reserved fixed IPs of the network."""
-    key = _ipam.as_id(network_id)
+    key = _query.as_id(network_id)
     with _session.reader() as session:
         return session.scalar(
             select(func.count(FixedIp.id)).where(
@@ -737,7 +729,7 @@ def _instance_networks(session: Session, instance_id: Any) -> list:
     ``instance_id`` is the instance's uuid, or its integer id.  (The
     original filtered networks on a column they do not have.)
     """
-    key = _ipam.as_id(instance_id)
+    key = _query.as_id(instance_id)
     if key is not None:
         instance_uuid = session.scalar(
             select(Instance.uuid).where(Instance.id == key)
@@ -816,7 +808,7 @@ def network_get_associated_fixed_ips(
         .join(Instance, _instance_of_ip())
         .where(
             FixedIp.deleted == 0,
-            FixedIp.network_id == _ipam.as_id(network_id),
+            FixedIp.network_id == _query.as_id(network_id),
             FixedIp.allocated.is_(True),
         )
         .order_by(FixedIp.id)

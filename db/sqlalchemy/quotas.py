@@ -30,7 +30,6 @@ import uuid as uuid_lib
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, NamedTuple
 
-from sqlalchemy import exc as sa_exc
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -78,10 +77,7 @@ _Sync = Callable[[Any, str], Mapping[str, int]]
 
 def _check_key(value: Any, name: str) -> str:
     """Return ``value`` if it is a usable name (project, resource...)."""
-    if not isinstance(value, str) or not value:
-        raise exception.InvalidInput(
-            reason=f"{name} must be a non-empty string, not {value!r}"
-        )
+    _query.require_text(value, name)
     if len(value) > 255:
         raise exception.InvalidInput(
             reason=f"{name} is longer than 255 characters"
@@ -111,10 +107,7 @@ def _check_optional_int(value: Any, name: str) -> int | None:
 
 def _check_int_map(values: Any, name: str) -> dict[str, int]:
     """Return ``values`` as a dict if it maps names to integers."""
-    if not isinstance(values, Mapping):
-        raise exception.InvalidInput(
-            reason=f"{name} must be a dict, not {type(values).__name__}"
-        )
+    _query.require_dict(values, name)
     return {
         _check_key(key, f"{name} key"): _check_int(value, f"{name}[{key}]")
         for key, value in values.items()
@@ -165,26 +158,14 @@ def _class_quota(session: Session, class_name: str, resource: str):
     return quota
 
 
-def _insert(session: Session, obj: models.Base) -> None:
-    """Insert ``obj`` in a savepoint, raising translated errors.
-
-    The savepoint keeps the transaction usable after a unique violation,
-    so a caller can turn it into its own error or re-read the winner.
-    """
-    try:
-        with session.begin_nested():
-            session.add(obj)
-    except sa_exc.IntegrityError as exc:
-        raise _session.translate(exc) from None
-
-
 def _insert_limit(session: Session, obj: models.Base, owner: str) -> None:
-    try:
-        _insert(session, obj)
-    except exception.DBDuplicateEntry:
-        raise exception.QuotaExists(
+    _session.insert(
+        session,
+        obj,
+        duplicate=lambda: exception.QuotaExists(
             resource=obj.resource, owner=owner
-        ) from None
+        ),
+    )
 
 
 @_auth.require_context
@@ -458,12 +439,13 @@ def quota_usage_create(
     )
 
     with _session.writer() as session:
-        try:
-            _insert(session, usage)
-        except exception.DBDuplicateEntry:
-            raise exception.QuotaUsageExists(
+        _session.insert(
+            session,
+            usage,
+            duplicate=lambda: exception.QuotaUsageExists(
                 project_id=project_id, resource=resource
-            ) from None
+            ),
+        )
         return _query.to_row(usage)
 
 
@@ -593,10 +575,11 @@ def reservation_create(
     with _session.writer() as session:
         if _usage(session, project_id, resource).id != reservation.usage_id:
             raise exception.QuotaUsageNotFound(project_id=project_id)
-        try:
-            _insert(session, reservation)
-        except exception.DBDuplicateEntry:
-            raise exception.ReservationExists(uuid=uuid) from None
+        _session.insert(
+            session,
+            reservation,
+            duplicate=lambda: exception.ReservationExists(uuid=uuid),
+        )
         return _query.to_row(reservation)
 
 
@@ -878,7 +861,7 @@ def _add_usage(session: Session, project_id: str, resource: str):
         project_id=project_id, resource=resource, in_use=0, reserved=0
     )
     try:
-        _insert(session, usage)
+        _session.insert(session, usage)
         return usage, True
     except exception.DBDuplicateEntry:
         pass

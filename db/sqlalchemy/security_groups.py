@@ -20,7 +20,6 @@ import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import exc as sa_exc
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
@@ -60,7 +59,6 @@ __all__ = [
     "security_group_rule_get_by_security_group_grantee",
 ]
 
-_MAX_ID = 2**31 - 1
 DEFAULT_GROUP = "default"
 _JOINS = {
     "instances": SecurityGroup.instances,
@@ -70,21 +68,6 @@ _JOINS = {
 
 # --------------------------------------------------------------------------
 # Argument checks
-
-
-def _int_id(value: Any) -> int | None:
-    """Return ``value`` as an integer id, or None if it cannot be one.
-
-    A string of digits counts; anything out of the column's range cannot
-    name a row, so it is None too.  Non-integers raise InvalidID.
-    """
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise exception.InvalidID(id=value)
-    if not 0 < value <= _MAX_ID:
-        return None
-    return value
 
 
 def _joins(columns_to_join: Iterable[str] | None) -> tuple[str, ...]:
@@ -151,18 +134,14 @@ def _insert_group(session: Session, values: dict[str, Any]) -> SecurityGroup:
     of that name; the savepoint keeps the caller's transaction usable.
     """
     group = SecurityGroup(**values)
-    try:
-        with session.begin_nested():
-            session.add(group)
-            session.flush()
-    except sa_exc.IntegrityError as exc:
-        error = _session.translate(exc)
-        if isinstance(error, exception.DBDuplicateEntry):
-            raise exception.SecurityGroupExists(
-                project_id=values.get("project_id"),
-                security_group_name=values.get("name"),
-            ) from None
-        raise error from exc
+    _session.insert(
+        session,
+        group,
+        duplicate=lambda: exception.SecurityGroupExists(
+            project_id=values.get("project_id"),
+            security_group_name=values.get("name"),
+        ),
+    )
     return group
 
 
@@ -234,7 +213,7 @@ def security_group_get(context, security_group_id: Any) -> Row:
     Follows the context's ``read_deleted``; a user context sees only its
     project's groups.  Raises SecurityGroupNotFound.
     """
-    key = _int_id(security_group_id)
+    key = _query.int_id(security_group_id, bounded=True)
     with _session.reader() as session:
         group = None
         if key is not None:
@@ -323,7 +302,7 @@ def security_group_get_by_instance(context, instance_id: Any) -> list[Row]:
     Each group carries its ``rules``.  An unknown or deleted instance has
     no groups.
     """
-    key = _int_id(instance_id)
+    key = _query.int_id(instance_id, bounded=True)
     if key is None:
         return []
     with _session.reader() as session:
@@ -351,7 +330,7 @@ def security_group_get_by_instance(context, instance_id: Any) -> list[Row]:
 @_auth.require_context
 def security_group_in_use(context, group_id: Any) -> bool:
     """Return whether a live instance is still in the group."""
-    key = _int_id(group_id)
+    key = _query.int_id(group_id, bounded=True)
     if key is None:
         return False
     with _session.reader() as session:
@@ -412,7 +391,7 @@ def security_group_destroy(context, security_group_id: Any) -> None:
     SecurityGroupNotFound when there is no such live group (or, for a
     user context, none in its project).
     """
-    key = _int_id(security_group_id)
+    key = _query.int_id(security_group_id, bounded=True)
     with _session.writer() as session:
         group = None
         if key is not None:
@@ -445,7 +424,7 @@ def _rule_query(context, *where, **visibility):
 
 def _require_live_group(session: Session, group_id: Any) -> None:
     """Raise SecurityGroupNotFound unless ``group_id`` is a live group."""
-    key = _int_id(group_id)
+    key = _query.int_id(group_id, bounded=True)
     found = None
     if key is not None:
         stmt = select(SecurityGroup.id).where(
@@ -487,7 +466,7 @@ def security_group_rule_get(context, security_group_rule_id: Any) -> Row:
     Follows the context's ``read_deleted``.  Raises
     SecurityGroupNotFoundForRule.
     """
-    key = _int_id(security_group_rule_id)
+    key = _query.int_id(security_group_rule_id, bounded=True)
     with _session.reader() as session:
         rule = None
         if key is not None:
@@ -510,7 +489,7 @@ def security_group_rule_get_by_security_group(
     grantee's ``instances``, and each of those its ``instance_type``: what
     a compute host needs to build the group's firewall.
     """
-    key = _int_id(security_group_id)
+    key = _query.int_id(security_group_id, bounded=True)
     if key is None:
         return []
     grantee = selectinload(SecurityGroupIngressRule.grantee_group)
@@ -529,7 +508,7 @@ def security_group_rule_get_by_security_group_grantee(
     context, security_group_id: Any
 ) -> list[Row]:
     """Return the rules that grant access to a group (``group_id``)."""
-    key = _int_id(security_group_id)
+    key = _query.int_id(security_group_id, bounded=True)
     if key is None:
         return []
     with _session.reader() as session:
@@ -543,7 +522,7 @@ def security_group_rule_destroy(context, security_group_rule_id: Any) -> None:
 
     Raises SecurityGroupNotFoundForRule when there is no such live rule.
     """
-    key = _int_id(security_group_rule_id)
+    key = _query.int_id(security_group_rule_id, bounded=True)
     with _session.writer() as session:
         rule = None
         if key is not None:
@@ -563,7 +542,7 @@ def security_group_rule_destroy(context, security_group_rule_id: Any) -> None:
 @_auth.require_context
 def security_group_rule_count_by_group(context, security_group_id: Any) -> int:
     """Return how many live rules the group has (``parent_group_id``)."""
-    key = _int_id(security_group_id)
+    key = _query.int_id(security_group_id, bounded=True)
     if key is None:
         return 0
     with _session.reader() as session:
@@ -607,7 +586,7 @@ def provider_fw_rule_destroy(context, rule_id: Any) -> None:
 
     Raises ProviderFirewallRuleNotFound when there is no such live rule.
     """
-    key = _int_id(rule_id)
+    key = _query.int_id(rule_id, bounded=True)
     with _session.writer() as session:
         deleted = 0
         if key is not None:

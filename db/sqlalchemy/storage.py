@@ -16,12 +16,10 @@ SM function, needs an admin context.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import exc as sa_exc
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
@@ -64,43 +62,19 @@ __all__ = [
 # Shared helpers
 
 
-@contextlib.contextmanager
-def _savepoint(session: Session) -> Iterator[None]:
-    """Write the block's changes in a savepoint, translating errors.
-
-    Make the changes inside the block: a unique or foreign key violation
-    then rolls back only the savepoint and surfaces as DBDuplicateEntry or
-    DBReferenceError, which the caller may turn into its own error.
-    """
-    try:
-        with session.begin_nested():
-            yield
-    except sa_exc.IntegrityError as exc:
-        raise _session.translate(exc) from None
-
-
 def _duplicate_of(error: exception.DBDuplicateEntry, column: str) -> bool:
     """Return True if ``error`` is a violation involving ``column``."""
     return column in error.kwargs.get("columns", ())
 
 
-def _check_name(value: Any, name: str) -> str:
-    if not isinstance(value, str) or not value:
-        raise exception.InvalidInput(
-            reason=f"{name} must be a non-empty string, not {value!r}"
-        )
-    return value
-
-
 def _check_id(value: Any, column: str) -> int:
     """Return an integer id; digit strings (from URLs) are accepted."""
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise exception.InvalidValue(
-            column=column, reason=f"expected an integer id, got {value!r}"
-        )
-    return value
+    return _query.int_id(
+        value,
+        invalid=lambda bad: exception.InvalidValue(
+            column=column, reason=f"expected an integer id, got {bad!r}"
+        ),
+    )
 
 
 # --------------------------------------------------------------------------
@@ -124,19 +98,12 @@ def _type_row(vtype: models.VolumeTypes, specs=None) -> Row:
 
 def _check_specs(extra_specs: Any) -> dict[str, str | None]:
     """Return ``extra_specs`` checked: string keys, string values."""
-    if not isinstance(extra_specs, Mapping):
-        raise exception.InvalidInput(
-            reason="extra_specs must be a dict, not "
-            f"{type(extra_specs).__name__}"
-        )
-    checked = {}
-    for key, value in extra_specs.items():
-        _check_name(key, "an extra spec key")
-        row = _query.check_values(
-            models.VolumeTypeExtraSpecs, {"key": key, "value": value}
-        )
-        checked[row["key"]] = row["value"]
-    return checked
+    return _query.check_items(
+        models.VolumeTypeExtraSpecs,
+        extra_specs,
+        "extra_specs",
+        lambda key: _query.require_text(key, "an extra spec key"),
+    )
 
 
 def _live_type(session: Session, volume_type_id: Any, lock=False):
@@ -175,12 +142,12 @@ def volume_type_create(context, values):
     checked = _query.check_values(
         models.VolumeTypes, values, ignore=("extra_specs",)
     )
-    name = _check_name(checked.get("name"), "name")
+    name = _query.require_text(checked.get("name"), "name")
     vtype = models.VolumeTypes(**checked)
 
     with _session.writer() as session:
         try:
-            with _savepoint(session):
+            with _session.savepoint(session):
                 session.add(vtype)
         except exception.DBDuplicateEntry as exc:
             if not _duplicate_of(exc, "name"):
@@ -238,7 +205,7 @@ def volume_type_get_by_name(context, name):
     Raises VolumeTypeNotFoundByName.  Follows the context's
     ``read_deleted``.
     """
-    _check_name(name, "name")
+    _query.require_text(name, "name")
 
     with _session.reader() as session:
         return _type_row(_type_by_name(session, context, name))
@@ -250,7 +217,7 @@ def volume_type_destroy(context, name):
 
     Raises VolumeTypeNotFoundByName.
     """
-    _check_name(name, "name")
+    _query.require_text(name, "name")
 
     with _session.writer() as session:
         stmt = _query.model_query(
@@ -290,7 +257,7 @@ def volume_type_extra_specs_delete(context, volume_type_id, key):
     VolumeTypeExtraSpecsNotFound when the type has no live spec ``key``
     (the original silently did nothing).
     """
-    _check_name(key, "key")
+    _query.require_text(key, "key")
 
     with _session.writer() as session:
         vtype = _live_type(session, volume_type_id)
@@ -372,7 +339,7 @@ def _sm_flavor(session: Session, sm_flavor_id: Any) -> models.SMFlavors:
 def _write_sm_flavor(session: Session, flavor, values) -> Row:
     """Apply ``values`` to ``flavor`` (new or loaded) and write it."""
     try:
-        with _savepoint(session):
+        with _session.savepoint(session):
             _query.apply_values(flavor, values)
             session.add(flavor)
     except exception.DBDuplicateEntry as exc:
@@ -390,7 +357,7 @@ def sm_flavor_create(context, values):
     bare Duplicate).
     """
     _query.check_values(models.SMFlavors, values)
-    _check_name(values.get("label"), "label")
+    _query.require_text(values.get("label"), "label")
 
     with _session.writer() as session:
         return _write_sm_flavor(session, models.SMFlavors(), values)
@@ -405,7 +372,7 @@ def sm_flavor_update(context, sm_flavor_id, values):
     """
     _query.check_values(models.SMFlavors, values)
     if "label" in values:
-        _check_name(values["label"], "label")
+        _query.require_text(values["label"], "label")
 
     with _session.writer() as session:
         flavor = _sm_flavor(session, sm_flavor_id)
@@ -421,7 +388,7 @@ def sm_flavor_delete(context, sm_flavor_id):
     """
     with _session.writer() as session:
         flavor = _sm_flavor(session, sm_flavor_id)
-        with _savepoint(session):
+        with _session.savepoint(session):
             session.delete(flavor)
 
 
@@ -446,7 +413,7 @@ def sm_flavor_get_by_label(context, sm_flavor_label):
 
     Raises SMFlavorNotFound with the label as ``sm_flavor_id``.
     """
-    _check_name(sm_flavor_label, "sm_flavor_label")
+    _query.require_text(sm_flavor_label, "sm_flavor_label")
 
     with _session.reader() as session:
         stmt = select(models.SMFlavors).where(
@@ -476,7 +443,7 @@ def _write_sm_backend(session: Session, backend, values) -> Row:
     if values.get("flavor_id") is not None:
         _sm_flavor(session, values["flavor_id"])
     try:
-        with _savepoint(session):
+        with _session.savepoint(session):
             _query.apply_values(backend, values)
             session.add(backend)
     except exception.DBDuplicateEntry as exc:
@@ -527,7 +494,7 @@ def sm_backend_conf_delete(context, sm_backend_conf_id):
     """
     with _session.writer() as session:
         backend = _sm_backend(session, sm_backend_conf_id)
-        with _savepoint(session):
+        with _session.savepoint(session):
             session.delete(backend)
 
 
@@ -552,7 +519,7 @@ def sm_backend_conf_get_by_sr(context, sr_uuid):
 
     Raises SMBackendConfNotFound with the sr_uuid as ``sm_backend_id``.
     """
-    _check_name(sr_uuid, "sr_uuid")
+    _query.require_text(sr_uuid, "sr_uuid")
 
     with _session.reader() as session:
         stmt = select(models.SMBackendConf).where(
@@ -569,7 +536,7 @@ def sm_backend_conf_get_by_sr(context, sr_uuid):
 
 
 def _sm_volume(session: Session, volume_id: Any) -> models.SMVolume:
-    _check_name(volume_id, "volume_id")
+    _query.require_text(volume_id, "volume_id")
     sm_volume = session.get(models.SMVolume, volume_id)
     if sm_volume is None:
         raise exception.SMVolumeNotFound(volume_id=volume_id)
@@ -597,7 +564,7 @@ def sm_volume_create(context, values):
     Raises SMVolumeExists when the volume already has an SM record.
     """
     checked = _query.check_values(models.SMVolume, values)
-    volume_id = _check_name(checked.get("id"), "id")
+    volume_id = _query.require_text(checked.get("id"), "id")
     if checked.get("backend_id") is None:
         raise exception.InvalidInput(reason="backend_id is required")
 
@@ -605,7 +572,7 @@ def sm_volume_create(context, values):
         _check_sm_volume_refs(session, checked)
         sm_volume = models.SMVolume(**checked)
         try:
-            with _savepoint(session):
+            with _session.savepoint(session):
                 session.add(sm_volume)
         except exception.DBDuplicateEntry:
             raise exception.SMVolumeExists(volume_id=volume_id) from None
@@ -630,7 +597,7 @@ def sm_volume_update(context, volume_id, values):
         _check_sm_volume_refs(
             session, {"backend_id": checked.get("backend_id")}
         )
-        with _savepoint(session):
+        with _session.savepoint(session):
             _query.apply_values(sm_volume, checked)
         return _query.to_row(sm_volume)
 
@@ -643,7 +610,7 @@ def sm_volume_delete(context, volume_id):
     """
     with _session.writer() as session:
         sm_volume = _sm_volume(session, volume_id)
-        with _savepoint(session):
+        with _session.savepoint(session):
             session.delete(sm_volume)
 
 

@@ -30,7 +30,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import Select, func, or_, select, text, update
-from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, selectinload
 
 from db import exception
@@ -42,8 +41,12 @@ from db.sqlalchemy._auth import (
     require_context,
 )
 from db.sqlalchemy._query import (
+    check_items,
     check_values,
+    claim,
+    int_id,
     model_query,
+    require_dict,
     soft_delete,
     soft_delete_where,
     to_row,
@@ -92,20 +95,6 @@ LOG = logging.getLogger(__name__)
 
 #: Relationships every volume row carries.
 _VOLUME_JOINS = ("volume_metadata", "volume_type")
-#: How many free targets a call tries before it lets the deadlock retry
-#: start the transaction again (each try loses to a concurrent claim).
-_CLAIM_ATTEMPTS = 8
-#: EC2 ids are 32-bit signed integers in every dialect's schema.
-_EC2_ID_MAX = 2**31 - 1
-
-
-def _checked_dict(values: Any, what: str = "values") -> dict[str, Any]:
-    """Return a copy of ``values``, or raise InvalidInput if not a dict."""
-    if not isinstance(values, Mapping):
-        raise exception.InvalidInput(
-            reason=f"{what} must be a dict, not {type(values).__name__}"
-        )
-    return dict(values)
 
 
 def _new_id(fields: dict[str, Any]) -> dict[str, Any]:
@@ -197,7 +186,7 @@ def volume_create(context, values: Mapping[str, Any]) -> Row:
     uuid.  The volume, its metadata and its EC2 id mapping are written in
     one transaction.  A duplicate ``id`` raises DBDuplicateEntry.
     """
-    values = _checked_dict(values)
+    values = require_dict(values)
     metadata = _checked_metadata(values.get("metadata") or {})
     fields = _new_id(check_values(models.Volume, values, ignore=("metadata",)))
 
@@ -314,7 +303,7 @@ def volume_update(context, volume_id: str, values: Mapping[str, Any]) -> Row:
     (keys it lacks are deleted), in the same transaction as the columns.
     Raises VolumeNotFound for a volume the context cannot see.
     """
-    values = _checked_dict(values)
+    values = require_dict(values)
     metadata = values.get("metadata")
     if metadata is not None:
         metadata = _checked_metadata(metadata)
@@ -422,18 +411,16 @@ def volume_get_by_ec2_id(context, ec2_id: int) -> Row:
 
 def _checked_metadata(metadata: Any) -> dict[str, str | None]:
     """Return ``metadata`` as a dict of str keys, or raise InvalidInput."""
-    metadata = _checked_dict(metadata, "metadata")
-    checked = {}
-    for key, value in metadata.items():
-        if key is None or key == "":
-            raise exception.InvalidInput(
-                reason="metadata keys must be non-empty strings"
-            )
-        item = check_values(
-            models.VolumeMetadata, {"key": key, "value": value}
+    return check_items(
+        models.VolumeMetadata, metadata, "metadata", _check_metadata_key
+    )
+
+
+def _check_metadata_key(key: Any) -> None:
+    if key is None or key == "":
+        raise exception.InvalidInput(
+            reason="metadata keys must be non-empty strings"
         )
-        checked[item["key"]] = item["value"]
-    return checked
 
 
 def _metadata_items(
@@ -557,18 +544,13 @@ def iscsi_target_create_safe(context, values: Mapping[str, Any]) -> Row | None:
     the same ``host``) is not an error: the call returns None and leaves
     the existing target alone, so hosts can seed their pool repeatedly.
     """
-    fields = check_values(models.IscsiTarget, _checked_dict(values))
+    fields = check_values(models.IscsiTarget, values)
 
     with _session.writer() as session:
         target = models.IscsiTarget(**fields)
         try:
-            with session.begin_nested():
-                session.add(target)
-                session.flush()
-        except sa_exc.IntegrityError as exc:
-            error = _session.translate(exc)
-            if not isinstance(error, exception.DBDuplicateEntry):
-                raise error from exc
+            _session.insert(session, target)
+        except exception.DBDuplicateEntry:
             LOG.debug(
                 "iSCSI target %s exists on host %s",
                 fields.get("target_num"),
@@ -576,17 +558,6 @@ def iscsi_target_create_safe(context, values: Mapping[str, Any]) -> Row | None:
             )
             return None
         return to_row(target)
-
-
-def _supports_skip_locked(session: Session) -> bool:
-    dialect = session.get_bind().dialect
-    if dialect.name == "postgresql":
-        return True
-    if dialect.name == "mysql":
-        version = dialect.server_version_info or ()
-        wanted = (10, 6) if getattr(dialect, "is_mariadb", False) else (8, 0)
-        return tuple(version[:2]) >= wanted
-    return False
 
 
 def _held_target(
@@ -599,58 +570,25 @@ def _held_target(
     return session.scalars(stmt.order_by(models.IscsiTarget.id)).first()
 
 
-def _free_targets(host: str) -> Select:
-    target = models.IscsiTarget
-    return (
-        select(target.id, target.target_num)
-        .where(
-            target.host == host,
-            target.volume_id.is_(None),
-            target.deleted == 0,
-        )
-        .order_by(target.target_num, target.id)
-        .limit(1)
-    )
-
-
 def _claim_free_target(session: Session, volume_id: str, host: str) -> int:
-    """Give the volume a free target of ``host`` and return its number.
+    """Give the volume the free target of ``host`` with the lowest number.
 
-    The pick locks its row, skipping rows that other transactions hold
-    where the dialect can.  A locking pick can come back empty although
-    free targets remain (PostgreSQL drops a row that a concurrent claim
-    changed while it waited), so an empty pick is confirmed by a plain
-    read before NoMoreTargets.  The guarded UPDATE (``volume_id IS
-    NULL``) never takes a target twice, whatever the locking did.  When
-    every try loses, DBDeadlock lets the whole call retry after a pause.
+    Returns its ``target_num``; raises NoMoreTargets when ``host`` has no
+    free target.  :func:`db.sqlalchemy._query.claim` makes sure two
+    racing callers never take the same target.
     """
     target = models.IscsiTarget
-    pick = _free_targets(host).with_for_update(
-        skip_locked=_supports_skip_locked(session)
+    target_id = claim(
+        session,
+        target,
+        where=(target.host == host, target.volume_id.is_(None)),
+        values={"volume_id": volume_id},
+        order_by=(target.target_num,),
     )
-    for attempt in range(_CLAIM_ATTEMPTS):
-        picked = session.execute(pick).first()
-        if picked is None:
-            if session.execute(_free_targets(host)).first() is None:
-                raise exception.NoMoreTargets()
-            continue
-
-        claim = (
-            update(target)
-            .where(target.id == picked.id, target.volume_id.is_(None))
-            .values(volume_id=volume_id)
-            .execution_options(synchronize_session=False)
-        )
-        if session.execute(claim).rowcount == 1:
-            return picked.target_num
-        LOG.debug(
-            "iSCSI target %s on %s taken concurrently (try %d)",
-            picked.target_num,
-            host,
-            attempt + 1,
-        )
-    raise exception.DBDeadlock(
-        reason=f"no free iSCSI target of {host} could be claimed"
+    if target_id is None:
+        raise exception.NoMoreTargets()
+    return session.scalar(
+        select(target.target_num).where(target.id == target_id)
     )
 
 
@@ -731,7 +669,7 @@ def snapshot_create(context, values: Mapping[str, Any]) -> Row:
 
     A duplicate ``id`` raises DBDuplicateEntry.
     """
-    fields = _new_id(check_values(models.Snapshot, _checked_dict(values)))
+    fields = _new_id(check_values(models.Snapshot, values))
     with _session.writer() as session:
         snapshot = models.Snapshot(**fields)
         session.add(snapshot)
@@ -785,7 +723,7 @@ def snapshot_update(
 
     Raises SnapshotNotFound for a snapshot the context cannot see.
     """
-    fields = check_values(models.Snapshot, _checked_dict(values))
+    fields = check_values(models.Snapshot, values)
     if fields.get("id", snapshot_id) != snapshot_id:
         raise exception.InvalidInput(reason="a snapshot's id cannot change")
 
@@ -871,18 +809,13 @@ def _ensure_ec2_mapping(
 
     mapping = model(**fields)
     try:
-        with session.begin_nested():
-            session.add(mapping)
-            session.flush()
-    except sa_exc.IntegrityError as exc:
-        error = _session.translate(exc)
-        if not isinstance(error, exception.DBDuplicateEntry) or (
-            "uuid" not in error.kwargs.get("columns", ())
-        ):
-            raise error from exc
+        _session.insert(session, mapping)
+    except exception.DBDuplicateEntry as error:
+        if "uuid" not in error.kwargs.get("columns", ()):
+            raise
         winner = _mapping_of(session, model, fields["uuid"], latest=True)
         if winner is None:
-            raise error from exc
+            raise
         return _reuse_mapping(winner, fields["id"], uuid)
 
     if fields["id"] is not None:
@@ -902,14 +835,11 @@ def _uuid_by_ec2_id(session: Session, context, model, ec2_id: Any):
 
     Raises InvalidID when ``ec2_id`` is not an integer.
     """
-    if isinstance(ec2_id, str) and ec2_id.strip().isdigit():
-        ec2_id = int(ec2_id)
-    if isinstance(ec2_id, bool) or not isinstance(ec2_id, int):
-        raise exception.InvalidID(id=ec2_id)
-    if not 0 < ec2_id <= _EC2_ID_MAX:
+    key = int_id(ec2_id, bounded=True)
+    if key is None:
         return None
     stmt = model_query(context, model, read_deleted="yes").where(
-        model.id == ec2_id
+        model.id == key
     )
     mapping = session.scalars(stmt).first()
     return None if mapping is None else mapping.uuid

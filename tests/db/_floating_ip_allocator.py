@@ -27,16 +27,17 @@ def allocate_all(project_id: str, pool: str, max_calls: int) -> list[str]:
     raise AssertionError(f"{project_id} never saw the pool run out")
 
 
-def child(url, project_id, pool, max_calls, go, results, timeout) -> None:
-    """Connect to ``url`` like a conductor of its own, report ready, wait
-    for ``go``, then allocate and put ``(project_id, addresses)`` (or the
-    exception) on ``results``."""
+def child(url, project_id, pool, max_calls, timeout, barrier, out) -> None:
+    """Connect to ``url`` like a conductor of its own, wait on ``barrier``
+    for the other children, then allocate and put ``(project_id,
+    addresses)`` (or the exception) on ``out``.
+
+    The signature is the one ``tests.db._concurrency.in_processes`` calls.
+    """
     try:
         db.configure(sql_connection=url, db_backend="sqlalchemy")
         db.floating_ip_get_pools(context_mod.get_admin_context())
-        results.put(("ready", project_id))
-        if not go.wait(timeout):
-            raise TimeoutError("never told to go")
-        results.put((project_id, allocate_all(project_id, pool, max_calls)))
+        barrier.wait(timeout)
+        out.put((project_id, allocate_all(project_id, pool, max_calls)))
     except BaseException as exc:  # noqa: B036 - sent to the parent
-        results.put((project_id, exc))
+        out.put((project_id, exc))

@@ -4,14 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from db import context as context_mod
 from db import exception
-
-
-def _deleted_ctx():
-    return context_mod.RequestContext(
-        "admin-user", "admin-project", is_admin=True, read_deleted="yes"
-    )
 
 
 @pytest.mark.parametrize(
@@ -98,10 +91,11 @@ def test_aggregate_get_update_delete_raise_not_found(api, ctx):
         with pytest.raises(exception.AggregateNotFound) as info:
             call()
         assert info.value.kwargs == {"aggregate_id": aggregate["id"]}
-    deleted = api.aggregate_get(_deleted_ctx(), aggregate["id"])
+    historic = ctx.elevated(read_deleted="yes")
+    deleted = api.aggregate_get(historic, aggregate["id"])
     assert deleted["deleted"] == aggregate["id"]
     assert api.aggregate_get_all(ctx) == []
-    assert len(api.aggregate_get_all(_deleted_ctx())) == 1
+    assert len(api.aggregate_get_all(historic)) == 1
 
 
 def test_aggregate_update_replaces_metadata_and_returns_the_row(api, ctx):

@@ -7,38 +7,12 @@ check the same outcome there; on PostgreSQL the overlap is real.
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
-
-from sqlalchemy import func, select
-
 import db
 from db import exception
-from db.sqlalchemy import _session, models
+from db.sqlalchemy import models
+from tests.db._concurrency import count_rows, race, split
 
 THREADS = 4
-
-
-def _race(func_, *args):
-    """Run ``func_(*args)`` in THREADS threads at once; return outcomes."""
-    barrier = threading.Barrier(THREADS, timeout=10)
-
-    def one(index):
-        barrier.wait()
-        try:
-            return func_(index, *args)
-        except exception.DBConductorError as exc:
-            return exc
-
-    with ThreadPoolExecutor(THREADS) as pool:
-        return list(pool.map(one, range(THREADS), timeout=30))
-
-
-def _split(outcomes, error):
-    wins = [o for o in outcomes if not isinstance(o, Exception)]
-    losses = [o for o in outcomes if isinstance(o, Exception)]
-    assert all(isinstance(o, error) for o in losses), losses
-    return wins, losses
 
 
 def test_concurrent_creates_of_one_name_make_one_aggregate(database, ctx):
@@ -47,7 +21,7 @@ def test_concurrent_creates_of_one_name_make_one_aggregate(database, ctx):
             ctx, {"name": "race", "availability_zone": f"z{index}"}
         )
 
-    wins, losses = _split(_race(create), exception.AggregateNameExists)
+    wins, losses = split(race(THREADS, create), exception.AggregateNameExists)
 
     assert len(wins) == 1 and len(losses) == THREADS - 1
     assert [a["id"] for a in db.aggregate_get_all(ctx)] == [wins[0]["id"]]
@@ -65,7 +39,7 @@ def test_concurrent_revivals_of_one_name_revive_once(database, ctx):
             ctx, {"name": "race", "availability_zone": f"z{index}"}
         )
 
-    wins, losses = _split(_race(create), exception.AggregateNameExists)
+    wins, losses = split(race(THREADS, create), exception.AggregateNameExists)
 
     assert len(wins) == 1 and len(losses) == THREADS - 1
     assert len(db.aggregate_get_all(ctx)) == 1
@@ -79,7 +53,7 @@ def test_concurrent_adds_of_one_host_add_it_once(database, ctx):
     def add(index):
         return db.aggregate_host_add(ctx, aggregate["id"], "h1")
 
-    wins, losses = _split(_race(add), exception.AggregateHostExists)
+    wins, losses = split(race(THREADS, add), exception.AggregateHostExists)
 
     assert len(wins) == 1 and len(losses) == THREADS - 1
     assert db.aggregate_host_get_all(ctx, aggregate["id"]) == ["h1"]
@@ -95,17 +69,12 @@ def test_concurrent_metadata_adds_leave_one_live_key(database, ctx):
             ctx, aggregate["id"], {"key": str(index)}
         )
 
-    outcomes = _race(add)
+    split(race(THREADS, add))
 
-    assert not [o for o in outcomes if isinstance(o, Exception)], outcomes
     metadata = db.aggregate_metadata_get(ctx, aggregate["id"])
     assert metadata["key"] in {str(i) for i in range(THREADS)}
-    with _session.reader() as session:
-        live = session.scalar(
-            select(func.count()).select_from(models.AggregateMetadata)
-            .where(models.AggregateMetadata.deleted == 0)
-        )
-    assert live == 1
+    live = models.AggregateMetadata.deleted == 0
+    assert count_rows(models.AggregateMetadata, live) == 1
 
 
 def test_concurrent_revivals_of_one_host_revive_it_once(database, ctx):
@@ -118,7 +87,7 @@ def test_concurrent_revivals_of_one_host_revive_it_once(database, ctx):
     def add(index):
         return db.aggregate_host_add(ctx, aggregate["id"], "h1")
 
-    wins, losses = _split(_race(add), exception.AggregateHostExists)
+    wins, losses = split(race(THREADS, add), exception.AggregateHostExists)
 
     assert len(wins) == 1 and len(losses) == THREADS - 1
     assert db.aggregate_host_get_all(ctx, aggregate["id"]) == ["h1"]

@@ -6,18 +6,10 @@ import datetime
 
 import pytest
 
-from db import context as context_mod
 from db import exception, options
+from tests.db._builders import make_instance
 
 UTC = datetime.UTC
-
-
-def _instance(api, ctx, **values):
-    """Create an instance (skipping while instance_create is missing)."""
-    try:
-        return api.instance_create(ctx, values)
-    except NotImplementedError:
-        pytest.skip("instance_create is not implemented yet")
 
 
 def _service(api, ctx, host="host1", topic="compute", **values):
@@ -34,12 +26,6 @@ def _node(api, ctx, service, **values):
 
 def _stats(node):
     return {stat["key"]: stat["value"] for stat in node["stats"]}
-
-
-def _deleted_ctx():
-    return context_mod.RequestContext(
-        "admin-user", "admin-project", is_admin=True, read_deleted="yes"
-    )
 
 
 # --------------------------------------------------------------------------
@@ -137,7 +123,7 @@ def test_service_get_all_filters_disabled_and_follows_read_deleted(
     assert [s["id"] for s in api.service_get_all(ctx, False)] == [
         enabled["id"]
     ]
-    everything = api.service_get_all(_deleted_ctx())
+    everything = api.service_get_all(ctx.elevated(read_deleted="yes"))
     assert {s["id"] for s in everything} == {
         enabled["id"], disabled["id"], gone["id"]
     }
@@ -150,7 +136,9 @@ def test_service_get_all_by_topic_skips_disabled_and_deleted(api, ctx):
     api.service_destroy(ctx, gone["id"])
     _service(api, ctx, host="a", topic="volume")
 
-    rows = api.service_get_all_by_topic(_deleted_ctx(), "compute")
+    rows = api.service_get_all_by_topic(
+        ctx.elevated(read_deleted="yes"), "compute"
+    )
     assert [s["id"] for s in rows] == [live["id"]]
 
 
@@ -201,7 +189,9 @@ def test_service_get_by_args_raises_host_binary_not_found(api, ctx):
     with pytest.raises(exception.HostBinaryNotFound) as info:
         api.service_get_by_args(ctx, "b", "nova-compute")
     assert info.value.kwargs == {"host": "b", "binary": "nova-compute"}
-    deleted = api.service_get_by_args(_deleted_ctx(), "b", "nova-compute")
+    deleted = api.service_get_by_args(
+        ctx.elevated(read_deleted="yes"), "b", "nova-compute"
+    )
     assert deleted["id"] == gone["id"]
 
 
@@ -241,7 +231,9 @@ def test_service_destroy_takes_the_compute_nodes_along(api, ctx):
     assert [n["id"] for n in api.compute_node_get_all(ctx)] == [kept["id"]]
     with pytest.raises(exception.ComputeHostNotFound):
         api.compute_node_get(ctx, node["id"])
-    deleted = api.compute_node_get(_deleted_ctx(), node["id"])
+    deleted = api.compute_node_get(
+        ctx.elevated(read_deleted="yes"), node["id"]
+    )
     assert deleted["deleted"] == node["id"]
     with pytest.raises(exception.ServiceNotFound):
         api.service_destroy(ctx, compute["id"])
@@ -258,10 +250,10 @@ def test_service_get_all_compute_sorted_orders_by_coalesced_vcpus(
     light = _service(api, ctx, host="light")
     _service(api, ctx, host="off", disabled=True)
     _service(api, ctx, host="busy", topic="volume")
-    _instance(api, ctx, host="busy", vcpus=4)
-    _instance(api, ctx, host="busy", vcpus=2)
-    _instance(api, ctx, host="light", vcpus=1)
-    _instance(api, ctx, host="nowhere", vcpus=8)
+    make_instance(api, ctx, host="busy", vcpus=4)
+    make_instance(api, ctx, host="busy", vcpus=2)
+    make_instance(api, ctx, host="light", vcpus=1)
+    make_instance(api, ctx, host="nowhere", vcpus=8)
 
     result = api.service_get_all_compute_sorted(ctx)
 
@@ -529,7 +521,7 @@ def test_migration_get_reads_deleted_rows(api, ctx):
 def test_migration_get_by_instance_and_status(api, ctx):
     """The original returned an arbitrary first match; we return the
     newest (highest id)."""
-    instance = _instance(api, ctx)
+    instance = make_instance(api, ctx)
     uuid = instance["uuid"]
     api.migration_create(ctx, {"instance_uuid": uuid, "status": "done"})
     newest = api.migration_create(

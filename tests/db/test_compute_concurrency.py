@@ -7,35 +7,11 @@ check the same outcome there; on PostgreSQL the overlap is real.
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
-
 import db
 from db import exception
+from tests.db._concurrency import race, split
 
 THREADS = 4
-
-
-def _race(func_, *args):
-    """Run ``func_(*args)`` in THREADS threads at once; return outcomes."""
-    barrier = threading.Barrier(THREADS, timeout=10)
-
-    def one(index):
-        barrier.wait()
-        try:
-            return func_(index, *args)
-        except exception.DBConductorError as exc:
-            return exc
-
-    with ThreadPoolExecutor(THREADS) as pool:
-        return list(pool.map(one, range(THREADS), timeout=30))
-
-
-def _split(outcomes, error):
-    wins = [o for o in outcomes if not isinstance(o, Exception)]
-    losses = [o for o in outcomes if isinstance(o, Exception)]
-    assert all(isinstance(o, error) for o in losses), losses
-    return wins, losses
 
 
 def test_concurrent_destroys_of_one_service_destroy_it_once(database, ctx):
@@ -44,7 +20,7 @@ def test_concurrent_destroys_of_one_service_destroy_it_once(database, ctx):
     def destroy(index):
         return db.service_destroy(ctx, service["id"])
 
-    wins, losses = _split(_race(destroy), exception.ServiceNotFound)
+    wins, losses = split(race(THREADS, destroy), exception.ServiceNotFound)
 
     assert len(wins) == 1 and len(losses) == THREADS - 1
 

@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-import threading
-
-import pytest
 from sqlalchemy import select
 
 import db
 from db.sqlalchemy import _session, models
+from tests.db._concurrency import race, split
 
 WORKERS = 6
-
-
-@pytest.fixture
-def local_database(target, database):
-    """The database, on the local targets only (the RPC targets would
-    only repeat these tests)."""
-    if target[2] != "local":
-        pytest.skip("concurrency tests run on the local targets")
-    return database
 
 
 def test_concurrent_registrations_of_one_domain_all_succeed(
@@ -27,30 +16,17 @@ def test_concurrent_registrations_of_one_domain_all_succeed(
 ):
     """Get-or-create races on the primary key: every caller succeeds and
     exactly one row remains, holding one of the registrations."""
-    barrier = threading.Barrier(WORKERS, timeout=10)
-    errors: list[BaseException] = []
 
     def register(n: int) -> None:
-        try:
-            barrier.wait()
-            if n % 2:
-                db.dnsdomain_register_for_zone(ctx, "race.example.org",
-                                               f"az{n}")
-            else:
-                db.dnsdomain_register_for_project(ctx, "race.example.org",
-                                                  f"p{n}")
-        except BaseException as exc:  # noqa: B036 - reported below
-            errors.append(exc)
+        if n % 2:
+            db.dnsdomain_register_for_zone(ctx, "race.example.org", f"az{n}")
+        else:
+            db.dnsdomain_register_for_project(
+                ctx, "race.example.org", f"p{n}"
+            )
 
-    threads = [threading.Thread(target=register, args=(n,))
-               for n in range(WORKERS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=20)
-    assert not any(thread.is_alive() for thread in threads), "hung"
+    split(race(WORKERS, register))
 
-    assert errors == []
     assert db.dnsdomain_list(ctx) == ["race.example.org"]
     row = db.dnsdomain_get(ctx, "race.example.org")
     assert (row["scope"] == "private") == (row["project_id"] is None)

@@ -7,39 +7,12 @@ import pytest
 
 from db import exception
 from db.context import RequestContext
+from tests.db._builders import make_fixed_ips as _ips
+from tests.db._builders import make_instance as _instance
+from tests.db._builders import make_network as _network
+from tests.db._builders import new_uuid as _uuid
 
 NOW = datetime.datetime.now(datetime.UTC)
-
-
-def _uuid() -> str:
-    return str(uuid.uuid4())
-
-
-def _network(api, ctx, **values):
-    values.setdefault("cidr", "10.0.0.0/29")
-    values.setdefault("label", "private")
-    return api.network_create_safe(ctx, values)
-
-
-def _instance(api, ctx, **values):
-    """Create an instance through the API (instances are another group's
-    functions: skip while they are not there yet)."""
-    values.setdefault("project_id", "fake-project")
-    values.setdefault("user_id", "fake-user")
-    try:
-        return api.instance_create(ctx, values)
-    except NotImplementedError:
-        pytest.skip("instance_create is not implemented yet")
-
-
-def _ips(api, ctx, network_id, *addresses, **values):
-    api.fixed_ip_bulk_create(
-        ctx,
-        [
-            {"address": a, "network_id": network_id, **values}
-            for a in addresses
-        ],
-    )
 
 
 # --------------------------------------------------------------------------

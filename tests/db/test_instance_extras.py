@@ -6,12 +6,7 @@ import uuid
 import pytest
 
 from db import exception
-
-
-def make_instance(api, ctx, **values):
-    values.setdefault("project_id", ctx.project_id)
-    values.setdefault("user_id", ctx.user_id)
-    return api.instance_create(ctx, values)
+from tests.db._builders import make_instance
 
 
 def make_group(api, ctx, name="web"):

@@ -6,6 +6,7 @@ import uuid
 import pytest
 
 from db import exception
+from tests.db._builders import make_instance
 
 UTC = datetime.UTC
 
@@ -26,12 +27,6 @@ def make_flavor(api, ctx, name="m1.small", flavorid="2"):
             "extra_specs": {"cpu_arch": "x86_64"},
         },
     )
-
-
-def make_instance(api, ctx, **values):
-    values.setdefault("project_id", ctx.project_id)
-    values.setdefault("user_id", ctx.user_id)
-    return api.instance_create(ctx, values)
 
 
 # --------------------------------------------------------------------------

@@ -9,58 +9,19 @@ writers (info cache, EC2 id, metadata, group membership) leave one row.
 
 from __future__ import annotations
 
-import threading
 import uuid
-from collections.abc import Callable
 
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete
 
 import db
 from db import exception
 from db.sqlalchemy import _session, models
+from tests.db._concurrency import count_rows, race, split
 
 WORKERS = 6
-TIMEOUT = 20
 
 pytestmark = pytest.mark.slow
-
-
-def _race(call: Callable[[int], object]) -> list:
-    """Run ``call(i)`` in WORKERS threads at once; return the outcomes."""
-    barrier = threading.Barrier(WORKERS, timeout=TIMEOUT)
-    results: list = []
-    lock = threading.Lock()
-
-    def run(index: int) -> None:
-        try:
-            barrier.wait()
-            outcome = call(index)
-        except Exception as exc:  # collected and asserted on
-            outcome = exc
-        with lock:
-            results.append(outcome)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(WORKERS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(TIMEOUT)
-    assert not any(thread.is_alive() for thread in threads)
-    return results
-
-
-def _count(model, *where) -> int:
-    with _session.reader() as session:
-        stmt = select(func.count()).select_from(model).where(*where)
-        return session.execute(stmt).scalar_one()
-
-
-def _split(results: list, error: type) -> tuple[list, list]:
-    wins = [r for r in results if not isinstance(r, Exception)]
-    losses = [r for r in results if isinstance(r, error)]
-    assert len(wins) + len(losses) == len(results), results
-    return wins, losses
 
 
 def _instance(ctx, **values):
@@ -71,13 +32,14 @@ def _instance(ctx, **values):
 def test_one_test_and_set_wins(database, ctx):
     inst = _instance(ctx)
 
-    results = _race(
+    results = race(
+        WORKERS,
         lambda i: db.instance_test_and_set(
             ctx, inst["uuid"], "task_state", [None], f"task-{i}"
-        )
+        ),
     )
 
-    wins, losses = _split(results, exception.InstanceInvalidState)
+    wins, losses = split(results, exception.InstanceInvalidState)
     assert len(wins) == 1
     state = db.instance_get_by_uuid(ctx, inst["uuid"])["task_state"]
     assert {loss.kwargs["state"] for loss in losses} == {state}
@@ -86,15 +48,16 @@ def test_one_test_and_set_wins(database, ctx):
 def test_one_update_expecting_a_task_state_wins(database, ctx):
     inst = _instance(ctx, task_state="scheduling")
 
-    results = _race(
+    results = race(
+        WORKERS,
         lambda i: db.instance_update(
             ctx,
             inst["uuid"],
             {"task_state": f"task-{i}", "expected_task_state": "scheduling"},
-        )
+        ),
     )
 
-    wins, losses = _split(results, exception.UnexpectedTaskStateError)
+    wins, losses = split(results, exception.UnexpectedTaskStateError)
     assert len(wins) == 1
     assert db.instance_get_by_uuid(ctx, inst["uuid"])["task_state"] == (
         wins[0]["task_state"]
@@ -106,15 +69,16 @@ def test_a_missing_info_cache_is_created_once(database, ctx):
     with _session.writer() as session:
         session.execute(delete(models.InstanceInfoCache))
 
-    results = _race(
+    results = race(
+        WORKERS,
         lambda i: db.instance_info_cache_update(
             ctx, inst["uuid"], {"network_info": f"[{i}]"}
-        )
+        ),
     )
 
-    wins, _ = _split(results, ())
+    wins, _ = split(results)
     assert len({row["id"] for row in wins}) == 1
-    assert _count(models.InstanceInfoCache) == 1
+    assert count_rows(models.InstanceInfoCache) == 1
     cache = db.instance_info_cache_get(ctx, inst["uuid"])
     assert cache["network_info"] in {f"[{i}]" for i in range(WORKERS)}
 
@@ -122,25 +86,28 @@ def test_a_missing_info_cache_is_created_once(database, ctx):
 def test_concurrent_ec2_mappings_of_one_uuid_agree(database, ctx):
     instance_uuid = str(uuid.uuid4())
 
-    results = _race(lambda i: db.ec2_instance_create(ctx, instance_uuid))
+    results = race(
+        WORKERS, lambda i: db.ec2_instance_create(ctx, instance_uuid)
+    )
 
-    wins, _ = _split(results, ())
+    wins, _ = split(results)
     assert len({row["id"] for row in wins}) == 1
-    assert _count(models.InstanceIdMapping) == 1
+    assert count_rows(models.InstanceIdMapping) == 1
 
 
 def test_concurrent_metadata_upserts_keep_one_item_per_key(database, ctx):
     inst = _instance(ctx)
 
-    results = _race(
+    results = race(
+        WORKERS,
         lambda i: db.instance_metadata_update(
             ctx, inst["uuid"], {"shared": str(i), f"own{i}": "x"}, False
-        )
+        ),
     )
 
-    _split(results, ())
+    split(results)
     live = models.InstanceMetadata.deleted == 0
-    assert _count(models.InstanceMetadata, live) == WORKERS + 1
+    assert count_rows(models.InstanceMetadata, live) == WORKERS + 1
     metadata = db.instance_metadata_get(ctx, inst["uuid"])
     assert len(metadata) == WORKERS + 1
 
@@ -152,12 +119,13 @@ def test_concurrent_adds_to_a_group_keep_one_membership(database, user_ctx):
         {"name": "g", "description": "g", "project_id": "fake-project"},
     )
 
-    results = _race(
+    results = race(
+        WORKERS,
         lambda i: db.instance_add_security_group(
             user_ctx, inst["uuid"], group["id"]
-        )
+        ),
     )
 
-    _split(results, ())
+    split(results)
     live = models.SecurityGroupInstanceAssociation.deleted == 0
-    assert _count(models.SecurityGroupInstanceAssociation, live) == 1
+    assert count_rows(models.SecurityGroupInstanceAssociation, live) == 1

@@ -9,9 +9,6 @@ exhausted pool must raise its documented exception.
 from __future__ import annotations
 
 import collections
-import multiprocessing
-import queue
-import threading
 import uuid
 
 import pytest
@@ -19,45 +16,14 @@ import pytest
 import db
 from db import context as context_mod
 from db import exception
+from tests.db._concurrency import SPAWN_TIMEOUT, in_processes, race
 
 pytestmark = pytest.mark.slow
 
-#: Seconds any wait of these tests may take before the test fails.
-TIMEOUT = 15
-#: Seconds a spawned process may take to import and connect.
-STARTUP_TIMEOUT = 90
 
 
 def _admin():
     return context_mod.get_admin_context()
-
-
-def _race(count: int, work):
-    """Run ``work(index)`` in ``count`` threads released together.
-
-    Returns each thread's result (or the exception it raised), in index
-    order.
-    """
-    barrier = threading.Barrier(count, timeout=TIMEOUT)
-    results: list = [None] * count
-
-    def run(index: int) -> None:
-        barrier.wait()
-        try:
-            results[index] = work(index)
-        except Exception as exc:  # the tests inspect what was raised
-            results[index] = exc
-
-    threads = [
-        threading.Thread(target=run, args=(i,), daemon=True)
-        for i in range(count)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(TIMEOUT)
-        assert not thread.is_alive(), "a racing call hung"
-    return results
 
 
 def _pool(ctx, cidr: str = "10.0.0.0/27"):
@@ -114,7 +80,7 @@ def test_pool_hands_each_address_out_once_across_threads(database):
     ctx = _admin()
     net = _pool(ctx)
 
-    runs = _race(12, lambda i: _drain(net["id"], 30))
+    runs = race(12, lambda i: _drain(net["id"], 30))
 
     assert not [r for r in runs if isinstance(r, Exception)], runs
     _check_pool_outcome(ctx, runs, free=29)
@@ -125,7 +91,7 @@ def test_one_address_goes_to_one_instance(database):
     db.fixed_ip_create(ctx, {"address": "10.0.0.5"})
     instances = [str(uuid.uuid4()) for _ in range(8)]
 
-    results = _race(
+    results = race(
         8, lambda i: db.fixed_ip_associate(ctx, "10.0.0.5", instances[i])
     )
 
@@ -147,7 +113,7 @@ def test_networks_go_to_one_project_each(database):
         for i in range(6)
     ]
 
-    results = _race(10, lambda i: db.network_associate(ctx, f"project-{i}"))
+    results = race(10, lambda i: db.network_associate(ctx, f"project-{i}"))
 
     won = [r for r in results if not isinstance(r, Exception)]
     lost = [r for r in results if isinstance(r, Exception)]
@@ -163,7 +129,7 @@ def test_first_association_of_a_project_is_shared(database):
     for i in range(4):
         db.network_create_safe(ctx, {"cidr": f"10.0.{i}.0/29"})
 
-    results = _race(8, lambda i: db.network_associate(ctx, "project"))
+    results = race(8, lambda i: db.network_associate(ctx, "project"))
 
     assert {r["id"] for r in results} == {results[0]["id"]}
     assert len(db.project_get_networks(ctx, "project", False)) == 1
@@ -173,7 +139,7 @@ def test_network_host_is_set_once(database):
     ctx = _admin()
     net = db.network_create_safe(ctx, {"cidr": "10.0.0.0/29"})
 
-    results = _race(8, lambda i: db.network_set_host(ctx, net["id"], f"h{i}"))
+    results = race(8, lambda i: db.network_set_host(ctx, net["id"], f"h{i}"))
 
     assert len(set(results)) == 1
     assert db.network_get(ctx, net["id"])["host"] == results[0]
@@ -186,7 +152,7 @@ def test_network_indexes_are_distinct(database):
         for i in range(6)
     ]
 
-    results = _race(
+    results = race(
         12, lambda i: db.network_get_index(ctx, nets[i % 6]["id"])
     )
 
@@ -199,7 +165,7 @@ def test_network_indexes_are_distinct(database):
 # Processes
 
 
-def _child(url: str, network_id: int, projects, ready, start, out) -> None:
+def _child(url: str, network_id: int, projects, barrier, out) -> None:
     """Entry point of a spawned process: its own engine, then the races.
 
     It drains the fixed IP pool of ``network_id``, then associates a
@@ -209,8 +175,7 @@ def _child(url: str, network_id: int, projects, ready, start, out) -> None:
         db.configure(sql_connection=url, db_backend="sqlalchemy")
         ctx = _admin()
         db.network_count(ctx)
-        ready.put(True)
-        start.wait(TIMEOUT)
+        barrier.wait(SPAWN_TIMEOUT)
 
         drained = _drain(network_id, 30)
         associated = []
@@ -221,37 +186,7 @@ def _child(url: str, network_id: int, projects, ready, start, out) -> None:
                 associated.append(None)
         out.put((drained, associated))
     except Exception as exc:
-        ready.put(False)
         out.put(repr(exc))
-
-
-def _in_processes(url: str, network_id: int, projects: list) -> list:
-    """Run ``_child`` once per entry of ``projects`` in spawned processes,
-    released together once all are up; return what they reported."""
-    spawn = multiprocessing.get_context("spawn")
-    ready, start, out = spawn.Queue(), spawn.Event(), spawn.Queue()
-    procs = [
-        spawn.Process(
-            target=_child, args=(url, network_id, names, ready, start, out)
-        )
-        for names in projects
-    ]
-    for proc in procs:
-        proc.start()
-    try:
-        # Starting an interpreter is slow on a loaded machine: wait for
-        # all of them generously, then time the race itself strictly.
-        for _ in procs:
-            ready.get(timeout=STARTUP_TIMEOUT)
-        start.set()
-        return [out.get(timeout=TIMEOUT) for _ in procs]
-    except queue.Empty:
-        pytest.fail("a child process did not report in time")
-    finally:
-        for proc in procs:
-            proc.join(TIMEOUT)
-            if proc.is_alive():
-                proc.terminate()
 
 
 def test_allocations_across_processes(database):
@@ -261,7 +196,9 @@ def test_allocations_across_processes(database):
         db.network_create_safe(ctx, {"cidr": f"10.0.{i}.0/29"})
     projects = [[f"p{proc}-{i}" for i in range(3)] for proc in range(3)]
 
-    runs = _in_processes(database.url, pool["id"], projects)
+    runs = in_processes(
+        _child, [(database.url, pool["id"], names) for names in projects]
+    )
 
     assert all(isinstance(r, tuple) for r in runs), runs
     _check_pool_outcome(ctx, [drained for drained, _ in runs], free=29)

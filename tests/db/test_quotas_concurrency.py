@@ -7,14 +7,13 @@ worker also races to create them.
 """
 
 import datetime
-import multiprocessing
-import threading
 
 import pytest
 
 import db
 from db import context as context_mod
 from db import exception
+from tests.db._concurrency import in_processes, race, split
 
 PROJECT = "race-project"
 LIMIT = 7
@@ -102,26 +101,10 @@ def _check(ctx, tallies: list[dict], workers: int) -> None:
 
 def test_threads_never_exceed_the_quota(database, ctx):
     workers = 6
-    barrier = threading.Barrier(workers)
-    tallies: list = [None] * workers
-    errors: list = []
 
-    def run(worker: int) -> None:
-        try:
-            barrier.wait(timeout=10)
-            tallies[worker] = _attempts(worker, ATTEMPTS)
-        except Exception as exc:  # reported below
-            errors.append(exc)
+    outcomes = race(workers, lambda n: _attempts(n, ATTEMPTS), timeout=30)
 
-    threads = [
-        threading.Thread(target=run, args=(n,)) for n in range(workers)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert not any(thread.is_alive() for thread in threads)
-    assert errors == []
+    tallies, _ = split(outcomes)
     _check(ctx, tallies, workers)
 
 
@@ -129,25 +112,13 @@ def test_processes_never_exceed_the_quota(database, ctx):
     if database.kind == "sqlite":
         pytest.skip("one process covers SQLite's single writer lock")
     workers = 3
-    spawn = multiprocessing.get_context("spawn")
-    barrier = spawn.Barrier(workers)
-    results = spawn.Queue()
-    children = [
-        spawn.Process(
-            target=_process_worker,
-            args=(database.url, n, barrier, results),
+
+    outcomes = dict(
+        in_processes(
+            _process_worker, [(database.url, n) for n in range(workers)]
         )
-        for n in range(workers)
-    ]
-    for child in children:
-        child.start()
-    try:
-        outcomes = dict(results.get(timeout=60) for _ in children)
-    finally:
-        for child in children:
-            child.join(timeout=10)
-            if child.is_alive():
-                child.terminate()
+    )
+
     tallies = list(outcomes.values())
     assert all(isinstance(t, dict) for t in tallies), tallies
     _check(ctx, tallies, workers)

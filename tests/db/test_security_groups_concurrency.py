@@ -8,22 +8,25 @@ the calls together (threads, then separate processes) and count the rows.
 
 from __future__ import annotations
 
-import multiprocessing
-import threading
-
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 import db
 from db import context as context_mod
 from db import exception
 from db.sqlalchemy import _session, models, security_groups
 from db.sqlalchemy import api as backend
+from tests.db._concurrency import (
+    SPAWN_TIMEOUT,
+    count_rows,
+    in_processes,
+    race,
+    split,
+)
 
 WORKERS = 6
 #: Fewer processes than threads: each one spends a second importing.
 PROCESSES = 3
-TIMEOUT = 20
 
 
 def _user(project_id: str) -> context_mod.RequestContext:
@@ -32,83 +35,49 @@ def _user(project_id: str) -> context_mod.RequestContext:
 
 def _default_rows(project_id: str) -> int:
     """Count default groups of a project, deleted or not."""
-    with _session.reader() as session:
-        stmt = select(func.count(models.SecurityGroup.id)).where(
-            models.SecurityGroup.project_id == project_id,
-            models.SecurityGroup.name == "default",
-        )
-        return session.execute(stmt).scalar_one()
+    return count_rows(
+        models.SecurityGroup,
+        models.SecurityGroup.project_id == project_id,
+        models.SecurityGroup.name == "default",
+    )
 
 
-def _race_threads(project_id: str) -> list:
-    barrier = threading.Barrier(WORKERS, timeout=TIMEOUT)
-    results: list = []
-    lock = threading.Lock()
-
-    def run() -> None:
-        context = _user(project_id)
-        try:
-            barrier.wait()
-            outcome = db.security_group_ensure_default(context)["id"]
-        except Exception as exc:  # reported below, not swallowed
-            outcome = exc
-        with lock:
-            results.append(outcome)
-
-    threads = [threading.Thread(target=run) for _ in range(WORKERS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(TIMEOUT)
-    assert not any(thread.is_alive() for thread in threads)
-    return results
+def _default_id(context) -> int:
+    return db.security_group_ensure_default(context)["id"]
 
 
 @pytest.mark.slow
 def test_concurrent_threads_create_one_default_group(database):
     for round_number in range(3):
         project_id = f"threads-{round_number}"
+        context = _user(project_id)
 
-        results = _race_threads(project_id)
+        results = race(WORKERS, lambda i, c=context: _default_id(c))
 
-        errors = [r for r in results if isinstance(r, Exception)]
-        assert errors == []
-        assert len(results) == WORKERS
-        assert len(set(results)) == 1
+        wins, _ = split(results)
+        assert len(wins) == WORKERS
+        assert len(set(wins)) == 1
         assert _default_rows(project_id) == 1
 
 
-def _ensure_in_child(url: str, project_id: str, barrier, queue) -> None:
+def _ensure_in_child(url: str, project_id: str, barrier, out) -> None:
     """Run in a spawned process: configure, wait, then ensure."""
     try:
         db.configure(sql_connection=url, db_backend="sqlalchemy")
         db.instance_type_get_all(context_mod.get_admin_context())
-        barrier.wait(TIMEOUT)
+        barrier.wait(SPAWN_TIMEOUT)
         group = db.security_group_ensure_default(_user(project_id))
-        queue.put(group["id"])
+        out.put(group["id"])
     except Exception as exc:
-        queue.put(f"{type(exc).__name__}: {exc}")
+        out.put(f"{type(exc).__name__}: {exc}")
 
 
 @pytest.mark.slow
 def test_concurrent_processes_create_one_default_group(database):
-    spawn = multiprocessing.get_context("spawn")
-    barrier = spawn.Barrier(PROCESSES)
-    queue = spawn.Queue()
-    processes = [
-        spawn.Process(
-            target=_ensure_in_child,
-            args=(database.url, "processes", barrier, queue),
-        )
-        for _ in range(PROCESSES)
-    ]
-    for process in processes:
-        process.start()
+    results = in_processes(
+        _ensure_in_child, [(database.url, "processes")] * PROCESSES
+    )
 
-    results = [queue.get(timeout=TIMEOUT) for _ in processes]
-    for process in processes:
-        process.join(TIMEOUT)
-    assert [p.exitcode for p in processes] == [0] * PROCESSES
     assert all(isinstance(r, int) for r in results), results
     assert len(set(results)) == 1
     assert _default_rows("processes") == 1

@@ -7,9 +7,6 @@ volumes distinct targets, the same volume one target, and NoMoreTargets
 only once the host's pool is really used up.
 """
 
-import multiprocessing
-import queue
-import threading
 
 import pytest
 from sqlalchemy import select
@@ -17,14 +14,13 @@ from sqlalchemy import select
 import db
 from db import context as context_mod
 from db import exception
-from db.sqlalchemy import _session, models, volumes
+from db.sqlalchemy import _session, models
+from tests.db._concurrency import SPAWN_TIMEOUT, in_processes, race, split
 
 HOST = "volume-host"
-#: Bound on waits for threads (seconds); they start in well under one.
-TIMEOUT = 20
-#: Bound on waits for spawned processes, which must import everything
-#: first: generous, so a loaded CI machine does not fail the test.
-SPAWN_TIMEOUT = 90
+
+#: These tests reach the database directly: once per local target.
+pytestmark = pytest.mark.usefixtures("local_database")
 
 
 def seed(ctx, targets: int, volumes_: int) -> list[str]:
@@ -39,30 +35,6 @@ def allocate(ctx, volume_id: str):
         return db.volume_allocate_iscsi_target(ctx, volume_id, HOST)
     except exception.NoMoreTargets:
         return "none"
-
-
-def run_threads(ctx, volume_ids: list[str]) -> list:
-    """Allocate for each id in a thread of its own, all released at once."""
-    barrier = threading.Barrier(len(volume_ids))
-    results: list = [None] * len(volume_ids)
-
-    def work(index: int, volume_id: str) -> None:
-        barrier.wait(timeout=TIMEOUT)
-        try:
-            results[index] = allocate(ctx, volume_id)
-        except Exception as exc:  # reported by the assertion below
-            results[index] = exc
-
-    threads = [
-        threading.Thread(target=work, args=(i, v), daemon=True)
-        for i, v in enumerate(volume_ids)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(TIMEOUT)
-    assert not any(thread.is_alive() for thread in threads), "hung"
-    return results
 
 
 def held_targets() -> dict[str, list[int]]:
@@ -92,27 +64,20 @@ def check_pool(results: list, volume_ids: list[str], targets: int) -> None:
     }
 
 
-@pytest.fixture(autouse=True)
-def local_only(target):
-    """These tests reach the database directly: once per database."""
-    if target[2] != "local":
-        pytest.skip("concurrency is tested against the database itself")
-
-
 @pytest.fixture(params=["skip_locked", "for_update"])
 def locking(request, database, monkeypatch):
     """Run with SKIP LOCKED where the dialect has it, and without."""
     if request.param == "for_update":
         if database.kind == "sqlite":
             pytest.skip("SQLite has no row locks: one variant is enough")
-        monkeypatch.setattr(volumes, "_supports_skip_locked", lambda s: False)
+        monkeypatch.setattr(_session, "supports_skip_locked", lambda s: False)
     return request.param
 
 
 def test_threads_never_share_a_target(database, ctx, locking):
     volume_ids = seed(ctx, targets=6, volumes_=9)
 
-    results = run_threads(ctx, volume_ids)
+    results = race(len(volume_ids), lambda i: allocate(ctx, volume_ids[i]))
 
     check_pool(results, volume_ids, targets=6)
 
@@ -120,7 +85,7 @@ def test_threads_never_share_a_target(database, ctx, locking):
 def test_threads_on_one_volume_get_one_target(database, ctx, locking):
     (volume_id,) = seed(ctx, targets=4, volumes_=1)
 
-    results = run_threads(ctx, [volume_id] * 8)
+    results = race(8, lambda i: allocate(ctx, volume_id))
 
     assert len(set(results)) == 1
     assert held_targets() == {volume_id: [results[0]]}
@@ -128,31 +93,18 @@ def test_threads_on_one_volume_get_one_target(database, ctx, locking):
 
 def test_threads_map_one_uuid_to_one_ec2_id(database, ctx):
     volume_id = "2f0b8f1e-3c5d-4e8a-9b61-8d7f0c2a4e10"
-    barrier = threading.Barrier(6)
-    results: list = []
 
-    def work() -> None:
-        barrier.wait(timeout=TIMEOUT)
-        try:
-            results.append(db.ec2_volume_create(ctx, volume_id)["id"])
-        except Exception as exc:  # reported by the assertion below
-            results.append(exc)
+    results = race(6, lambda i: db.ec2_volume_create(ctx, volume_id)["id"])
 
-    threads = [threading.Thread(target=work, daemon=True) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(TIMEOUT)
-
-    assert len(results) == 6
-    assert len(set(results)) == 1, results
+    wins, _ = split(results)
+    assert len(set(wins)) == 1, results
     with _session.reader() as session:
         rows = session.scalars(
             select(models.VolumeIdMapping.id).where(
                 models.VolumeIdMapping.uuid == volume_id
             )
         ).all()
-    assert rows == [results[0]]
+    assert rows == [wins[0]]
 
 
 def _child(url: str, volume_ids: list[str], barrier, out) -> None:
@@ -174,29 +126,11 @@ def test_processes_never_share_a_target(database, ctx):
     # Every volume twice, split over the processes: a retried allocation
     # in another worker must see the target the first one took.
     work = volume_ids + volume_ids[::-1]
-    spawn = multiprocessing.get_context("spawn")
     workers = 3
-    barrier = spawn.Barrier(workers)
-    out = spawn.Queue()
-    procs = [
-        spawn.Process(
-            target=_child,
-            args=(database.url, work[i::workers], barrier, out),
-            daemon=True,
-        )
-        for i in range(workers)
-    ]
-    for proc in procs:
-        proc.start()
-    try:
-        reports = [out.get(timeout=SPAWN_TIMEOUT) for _ in procs]
-    except queue.Empty:
-        pytest.fail("a worker process did not report in time")
-    finally:
-        for proc in procs:
-            proc.join(5)
-            if proc.is_alive():
-                proc.kill()
+
+    reports = in_processes(
+        _child, [(database.url, work[i::workers]) for i in range(workers)]
+    )
 
     assert all(isinstance(r, list) for r in reports), reports
     by_volume: dict[str, set] = {}
