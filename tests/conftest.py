@@ -12,6 +12,16 @@ starts a private server and prints it).  Without it the PostgreSQL targets
 skip locally and **fail** under ``CI=true``: CI must test the real thing.
 Each pytest run creates its own database on that server and drops it at
 the end, so runs can share a server.
+
+The RPC targets run an in-process :class:`conductor.service.ConductorService`
+on the target's database and hand the tests ``conductor.rpcapi``:
+``sqlite-rpc-memory`` on kombu's ``memory://`` transport, and
+``postgresql-rpc-rabbit`` on the RabbitMQ of ``DBC_TEST_RABBIT_URL``
+(skipped locally and failing under CI when absent, like PostgreSQL).
+Each run consumes a topic of its own, so runs can share a broker.  Tests
+that use ``database`` without ``api`` (concurrency tests on internals)
+would only repeat a local target there, so they are deselected on the
+RPC targets.
 """
 
 from __future__ import annotations
@@ -36,6 +46,8 @@ RABBIT_URL = os.environ.get("DBC_TEST_RABBIT_URL")
 TARGETS = {
     "sqlite": ("sqlite", "local"),
     "postgresql": ("postgresql", "local"),
+    "sqlite-rpc-memory": ("sqlite", "rpc-memory"),
+    "postgresql-rpc-rabbit": ("postgresql", "rpc-rabbit"),
 }
 
 
@@ -150,9 +162,74 @@ def _local_api(database):
     return db
 
 
+#: RPC transport -> (service, transport URL, topic), started on first use.
+_rpc_services: dict[str, tuple] = {}
+
+
+def _rpc_api(transport: str):
+    """Return a factory that serves the API over ``transport``."""
+
+    def factory(database):
+        from conductor import _client, rpcapi
+
+        if transport not in _rpc_services:
+            _rpc_services[transport] = _start_conductor(transport)
+        _, url, topic = _rpc_services[transport]
+        current = _client.settings()
+        if (current["transport_url"], current["topic"]) != (url, topic):
+            _client.configure(transport_url=url, topic=topic, timeout=30)
+        return rpcapi
+
+    return factory
+
+
+def _start_conductor(transport: str) -> tuple:
+    from conductor.service import ConductorService
+
+    if transport == "rpc-rabbit":
+        url = require_server("RabbitMQ", RABBIT_URL)
+    else:
+        url = "memory://"
+    topic = f"test-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    service = ConductorService(url, topic, workers=1, threads=2)
+    service.start()
+    return service, url, topic
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _stop_conductors():
+    """Stop the in-process conductors of the RPC targets at the end."""
+    yield
+    from conductor import _client
+
+    _client.close()
+    for service, _, _ in _rpc_services.values():
+        service.stop(timeout=5)
+    _rpc_services.clear()
+
+
 #: transport -> callable(database) returning the API module to test.
-#: ``tests/conductor`` registers the RPC transports here.
-API_FACTORIES = {"local": _local_api}
+API_FACTORIES = {
+    "local": _local_api,
+    "rpc-memory": _rpc_api("rpc-memory"),
+    "rpc-rabbit": _rpc_api("rpc-rabbit"),
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Deselect, on the RPC targets, tests that do not use ``api``."""
+    kept, dropped = [], []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        name = callspec.params.get("target") if callspec else None
+        remote = name is not None and TARGETS[name][1] != "local"
+        if remote and "api" not in item.fixturenames:
+            dropped.append(item)
+        else:
+            kept.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
 
 
 @pytest.fixture
