@@ -110,7 +110,10 @@ class _Pipe:
         self._read, self._write = os.pipe()
         os.set_blocking(self._read, False)
         os.set_blocking(self._write, False)
-        weakref.finalize(self, _close_fds, self._read, self._write)
+        finalizer = weakref.finalize(
+            self, _close_fds, self._read, self._write
+        )
+        finalizer.atexit = False  # the I/O thread may still run at exit
 
     def fileno(self) -> int:
         return self._read

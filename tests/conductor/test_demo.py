@@ -28,6 +28,8 @@ def check_output(result, workers=2, instances=2):
     assert out.count("-> ok") == workers
     assert out.count("read back") == workers * instances
     assert f"holds {workers} services" in out
+    assert "Traceback" not in out + result.stderr
+    assert "WARNING" not in out
 
 
 def test_demo_with_processes_on_rabbitmq(tmp_path):
