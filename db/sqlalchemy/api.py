@@ -1,10 +1,9 @@
 """The SQLAlchemy backend: every function of the database API.
 
 This module only gathers the names; the functions live in one module per
-resource group beside it.  A spec function that no group module provides
-yet is a stub that raises ``NotImplementedError`` naming it, so a caller
-never gets a silent ``None``.  ``tests/unit/test_api_surface.py`` checks
-that the names here are exactly the spec's.
+resource group beside it.  Importing it fails if any spec function is
+missing, and ``tests/unit/test_api_surface.py`` checks that the names here
+are exactly the spec's.
 """
 
 from __future__ import annotations
@@ -44,8 +43,7 @@ def equal_any(*values):
 
 
 def not_equal(*values):
-    """Return an inequality condition object suitable for use in a
-    constraint.
+    """Return an inequality condition for use in a constraint.
 
     Not_equal conditions require that a model object's attribute differs
     from all of the given values.
@@ -53,22 +51,11 @@ def not_equal(*values):
     return _conditions.InequalityCondition(values)
 
 
-def _missing(name: str):
-    def not_implemented(context, **kwargs):
-        raise NotImplementedError(
-            f"db.sqlalchemy.api.{name} is not implemented yet"
-        )
-
-    not_implemented.__name__ = not_implemented.__qualname__ = name
-    not_implemented.__doc__ = f"Not implemented yet: {name}."
-    return not_implemented
-
-
-# TODO(db-conductor): remove once every group module is complete; the
-# stubs keep the surface whole meanwhile.
-for _name in _spec_names:
-    if _name not in globals():
-        globals()[_name] = _missing(_name)
-del _name
+_missing = [name for name in _spec_names if name not in globals()]
+if _missing:
+    raise ImportError(
+        "db.sqlalchemy.api lacks spec functions: " + ", ".join(_missing)
+    )
+del _missing
 
 __all__ = list(_spec_names)
