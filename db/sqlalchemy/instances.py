@@ -505,8 +505,13 @@ def instance_create(context, values: Mapping[str, Any]) -> Row:
     A uuid is generated unless given.  Everything, the EC2 id mapping
     included, is written in one transaction (the original mapped the EC2
     id in a second one).  A duplicate uuid raises DBDuplicateEntry.
+    ``user_id`` and ``project_id`` default to the context's, so that the
+    instance a user creates is one that user can read back.
     """
     columns, extras = _check_create(values)
+    for key in ("user_id", "project_id"):
+        if key not in columns and getattr(context, key, None):
+            columns[key] = getattr(context, key)
     with _session.writer() as session:
         groups = _group_ids(context, extras["security_groups"])
         inst = Instance(**columns)

@@ -820,3 +820,17 @@ def test_test_and_set_errors(api, ctx, user_ctx):
     assert api.instance_get_by_uuid(ctx, inst["uuid"])["vm_state"] == (
         "active"
     )
+
+
+def test_create_defaults_owner_to_the_context(api, user_ctx):
+    """The original stored NULL owners when values named none, so a user
+    could not read back the instance it had just created; ours takes the
+    context's user and project unless values name them."""
+    inst = api.instance_create(user_ctx, {"host": "h"})
+
+    assert (inst["user_id"], inst["project_id"]) == (
+        "fake-user", "fake-project",
+    )
+    assert api.instance_get_by_uuid(user_ctx, inst["uuid"])["host"] == "h"
+    given = api.instance_create(user_ctx, {"project_id": None})
+    assert given["project_id"] is None
